@@ -1,0 +1,39 @@
+// InputBuffer: the bytes a handler left unconsumed (a partial frame), kept contiguous so
+// on_data always gets one view. Empty most of the time, and then it holds no memory: a pooled
+// chunk while the leftover fits one, a heap block up to max_frame beyond that. Compacts on
+// consume. Owned by its Connection; the BufferPool is the reactor's.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "pool/buffer_pool.h"
+
+namespace percore {
+
+class InputBuffer {
+ public:
+  InputBuffer() = default;
+  InputBuffer(const InputBuffer&) = delete;
+  InputBuffer& operator=(const InputBuffer&) = delete;
+  ~InputBuffer();  // must be release()d before: it does not know the pool
+
+  bool empty() const { return len_ == 0; }
+  size_t size() const { return len_; }
+  std::span<const char> view() const { return {data_, len_}; }
+  // Appends bytes; false when memory could not be had (pool exhausted).
+  bool append(BufferPool& pool, std::span<const char> bytes);
+  // Drops n bytes from the front; gives the memory back when nothing is left.
+  void consume(BufferPool& pool, size_t n);
+  void release(BufferPool& pool);
+
+ private:
+  bool pooled() const { return pooled_; }
+
+  char* data_ = nullptr;
+  uint32_t len_ = 0;
+  uint32_t cap_ = 0;
+  bool pooled_ = false;
+};
+
+}  // namespace percore

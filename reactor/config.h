@@ -1,0 +1,67 @@
+// Config: every tunable of a percore server in one struct, with defaults that work.
+// Filled by the embedding program (or by `percore` from flags and a TOML file) and copied
+// into each reactor at start-up; never mutated while running.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace percore {
+
+enum class BackendKind : uint8_t { kEpoll, kIoUring, kAuto };
+enum class AcceptMode : uint8_t { kReusePort, kRoundRobin, kLeastConns };
+
+struct Config {
+  // Reactors.
+  BackendKind backend = BackendKind::kEpoll;
+  int threads = 0;  // 0: one reactor per online CPU
+  bool pin_cpus = false;
+
+  // Listening.
+  std::string listen = "0.0.0.0:9000";  // "host:port", "[v6]:port" or "unix:/path"
+  int backlog = 4096;
+  AcceptMode accept_mode = AcceptMode::kReusePort;
+  uint32_t max_connections = 0;  // 0: unlimited; excess is accepted and closed at once
+
+  // Socket options.
+  bool tcp_nodelay = true;
+  bool keepalive = false;
+  int rcvbuf = 0;  // 0: kernel default
+  int sndbuf = 0;
+
+  // Timeouts (zero disables).
+  absl::Duration idle_timeout = absl::ZeroDuration();
+  absl::Duration write_timeout = absl::Seconds(30);  // output pending with no progress
+  absl::Duration drain_timeout = absl::Seconds(5);   // graceful shutdown bound
+
+  // Output flow control, per connection.
+  uint32_t out_high_watermark = 256 * 1024;  // send() reports backpressure above this
+  uint32_t out_low_watermark = 64 * 1024;    // on_drain() once output falls below this
+  uint32_t out_cap = 4 * 1024 * 1024;        // a peer that never reads is closed here
+
+  // Input.
+  uint32_t read_budget = 256 * 1024;  // bytes read per connection per wake-up
+  uint32_t max_frame = 1024 * 1024;   // bytes a handler may leave unconsumed
+
+  // Memory, per reactor.
+  uint32_t chunk_size = 16 * 1024;  // BufferPool chunk (power of two)
+  uint32_t max_chunks = 65536;      // BufferPool bound
+  uint32_t task_queue_cap = 65536;  // cross-thread posts waiting
+
+  // io_uring.
+  uint32_t uring_entries = 1024;  // submission queue size; CQ is 8x
+  uint32_t uring_buffers = 64;    // provided receive buffers per reactor (power of two)
+  uint32_t uring_buffer_size = 16 * 1024;
+
+  absl::Status Validate() const;
+};
+
+const char* BackendName(BackendKind kind);
+absl::Status ParseBackend(std::string_view text, BackendKind* out);
+const char* AcceptModeName(AcceptMode mode);
+absl::Status ParseAcceptMode(std::string_view text, AcceptMode* out);
+
+}  // namespace percore

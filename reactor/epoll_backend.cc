@@ -1,0 +1,281 @@
+#include "reactor/epoll_backend.h"
+
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "reactor/syscall_error.h"
+
+namespace percore {
+namespace {
+
+constexpr uint64_t kTagListener = uint64_t{1} << 56;
+constexpr uint64_t kTagWake = uint64_t{2} << 56;
+constexpr uint64_t kTagMask = uint64_t{0xFF} << 56;
+
+// Channel::io bits owned by this backend.
+constexpr uint16_t kPaused = 1;
+constexpr uint16_t kEdgeLeft = 2;  // bytes may remain in the socket that no edge will announce
+constexpr uint16_t kQueued = 4;    // on the ready list
+constexpr uint16_t kWaitOut = 8;   // the kernel took less than offered: wait for EPOLLOUT
+constexpr uint16_t kRdHup = 16;    // peer sent FIN: read until 0
+
+constexpr size_t kScratch = 64 * 1024;
+constexpr int kMaxEvents = 256;
+constexpr int kAcceptBudget = 256;  // accepts per listener per turn
+constexpr int kIovMax = 64;
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Backend>> EpollBackend::Create(const Config& config, IoSink* sink) {
+  Fd epfd(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epfd.valid()) return SyscallError("epoll_create1", errno);
+  Fd wakefd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wakefd.valid()) return SyscallError("eventfd", errno);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.u64 = kTagWake;
+  if (::epoll_ctl(epfd.get(), EPOLL_CTL_ADD, wakefd.get(), &ev) != 0) {
+    return SyscallError("epoll_ctl(ADD eventfd)", errno);
+  }
+  return std::unique_ptr<Backend>(
+      new EpollBackend(config, sink, std::move(epfd), std::move(wakefd)));
+}
+
+EpollBackend::EpollBackend(const Config& config, IoSink* sink, Fd epfd, Fd wakefd)
+    : sink_(sink),
+      epfd_(std::move(epfd)),
+      wakefd_(std::move(wakefd)),
+      reserve_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
+      budget_(config.read_budget),
+      scratch_(new char[kScratch]),
+      events_(kMaxEvents) {}
+
+EpollBackend::~EpollBackend() = default;
+
+EpollBackend::Listener* EpollBackend::listener(uint32_t id) {
+  for (Listener& l : listeners_) {
+    if (l.id == id && l.active) return &l;
+  }
+  return nullptr;
+}
+
+absl::Status EpollBackend::add_listener(int fd, uint32_t id) {
+  Fd owned(fd);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.u64 = kTagListener | id;
+  if (::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return SyscallError("epoll_ctl(ADD listener)", errno);
+  }
+  listeners_.push_back({std::move(owned), id, true});
+  // Connections may already wait in the backlog: their edge happened before we registered.
+  ready_listeners_.push_back(id);
+  return absl::OkStatus();
+}
+
+void EpollBackend::remove_listener(uint32_t id) {
+  for (Listener& l : listeners_) {
+    if (l.id == id && l.active) {
+      l.active = false;
+      l.fd.reset();  // closing removes it from the epoll set
+    }
+  }
+}
+
+absl::Status EpollBackend::open(Channel& ch) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = ch.token();
+  if (::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, ch.fd, &ev) != 0) {
+    return SyscallError("epoll_ctl(ADD)", errno);
+  }
+  ch.io = 0;
+  return absl::OkStatus();
+}
+
+void EpollBackend::pause_recv(Channel& ch) { ch.io |= kPaused; }
+
+void EpollBackend::resume_recv(Channel& ch) {
+  ch.io &= ~kPaused;
+  // While paused we left the edge unconsumed; no new edge will come for those bytes.
+  if ((ch.io & kEdgeLeft) && !(ch.io & kQueued)) {
+    ch.io |= kQueued;
+    ready_.push_back(ch.token());
+  }
+}
+
+void EpollBackend::close(Channel& ch) {
+  if (ch.fd >= 0) ::close(ch.fd);  // also drops it from the epoll set
+  ch.fd = -1;
+  ch.io = 0;
+}
+
+void EpollBackend::flush(Channel& ch) {
+  if (!(ch.io & kWaitOut)) write_ready(ch);
+}
+
+void EpollBackend::wake() {
+  uint64_t one = 1;
+  // EAGAIN means the counter is already non-zero: a wake-up is pending anyway.
+  [[maybe_unused]] ssize_t n = ::write(wakefd_.get(), &one, sizeof one);
+}
+
+void EpollBackend::read_ready(Channel& ch) {
+  size_t total = 0;
+  while (ch.fd >= 0) {
+    if (ch.io & kPaused) {
+      ch.io |= kEdgeLeft;
+      return;
+    }
+    ssize_t n = ::recv(ch.fd, scratch_.get(), kScratch, 0);
+    if (n > 0) {
+      total += static_cast<size_t>(n);
+      sink_->on_recv(ch, {scratch_.get(), static_cast<size_t>(n)});
+      // A short read drained the socket: a new edge will announce more. Skip the EAGAIN read.
+      if (static_cast<size_t>(n) < kScratch && !(ch.io & kRdHup)) {
+        ch.io &= ~kEdgeLeft;
+        return;
+      }
+      if (total >= budget_ && ch.fd >= 0) {
+        ch.io |= kEdgeLeft;
+        if (!(ch.io & (kQueued | kPaused))) {
+          ch.io |= kQueued;
+          ready_.push_back(ch.token());
+        }
+        return;
+      }
+      continue;
+    }
+    if (n == 0) {
+      ch.io &= ~kEdgeLeft;
+      sink_->on_recv_end(ch, 0);
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      ch.io &= ~kEdgeLeft;
+      return;
+    }
+    sink_->on_recv_end(ch, errno);
+    return;
+  }
+}
+
+void EpollBackend::write_ready(Channel& ch) {
+  iovec iov[kIovMax];
+  while (ch.fd >= 0 && !ch.out.empty()) {
+    size_t cnt = ch.out.peek_iov(iov, kIovMax);
+    size_t offered = 0;
+    for (size_t i = 0; i < cnt; ++i) offered += iov[i].iov_len;
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = cnt;
+    ssize_t n = ::sendmsg(ch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      ch.out.consume(static_cast<size_t>(n));
+      if (static_cast<size_t>(n) < offered) ch.io |= kWaitOut;
+      sink_->on_sent(ch, static_cast<size_t>(n));
+      if (ch.io & kWaitOut) return;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      ch.io |= kWaitOut;
+      return;
+    }
+    sink_->on_send_error(ch, errno);
+    return;
+  }
+}
+
+void EpollBackend::reject_one(int listen_fd) {
+  // Out of fds: free the reserve, accept the oldest pending peer and close it at once, so the
+  // backlog does not fill with peers we cannot serve and the edge is not lost.
+  reserve_fd_.reset();
+  int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  if (fd >= 0) ::close(fd);
+  reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
+
+void EpollBackend::accept_ready(Listener& l) {
+  for (int i = 0; i < kAcceptBudget; ++i) {
+    if (!l.active) return;
+    int fd = ::accept4(l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      sink_->on_accept(l.id, fd);
+      continue;
+    }
+    if (errno == EAGAIN) return;
+    if (errno == EINTR || errno == ECONNABORTED || errno == EPERM || errno == EPROTO) continue;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+      sink_->on_accept(l.id, -errno);
+      if (!reserve_fd_.valid()) return;  // cannot even reject: wait for the next edge
+      reject_one(l.fd.get());
+      continue;
+    }
+    sink_->on_accept(l.id, -errno);
+    return;
+  }
+  ready_listeners_.push_back(l.id);  // budget used up: continue next turn
+}
+
+int EpollBackend::poll(int timeout_ms) {
+  if (has_pending()) timeout_ms = 0;
+  int n = ::epoll_wait(epfd_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
+  if (n < 0) n = 0;  // EINTR: the caller loops
+  for (int i = 0; i < n; ++i) {
+    const epoll_event& ev = events_[i];
+    uint64_t tag = ev.data.u64 & kTagMask;
+    if (tag == kTagWake) {
+      uint64_t v;
+      [[maybe_unused]] ssize_t r = ::read(wakefd_.get(), &v, sizeof v);
+      continue;
+    }
+    if (tag == kTagListener) {
+      if (Listener* l = listener(static_cast<uint32_t>(ev.data.u64))) accept_ready(*l);
+      continue;
+    }
+    Channel* ch = sink_->find(ev.data.u64);
+    if (ch == nullptr || ch->fd < 0) continue;  // a late event for a closed connection
+    if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ch->io |= kRdHup;
+    if ((ev.events & EPOLLOUT) && (ch->io & kWaitOut)) {
+      ch->io &= ~kWaitOut;
+      write_ready(*ch);
+    }
+    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      if (ch->io & kQueued) continue;  // already waiting its turn on the ready list
+      read_ready(*ch);
+    }
+  }
+  // Connections left with unread bytes last turn, in order, each with a fresh budget.
+  if (!ready_.empty()) {
+    ready_swap_.swap(ready_);
+    for (uint64_t token : ready_swap_) {
+      Channel* ch = sink_->find(token);
+      if (ch == nullptr || ch->fd < 0) continue;
+      ch->io &= ~kQueued;
+      read_ready(*ch);
+    }
+    ready_swap_.clear();
+  }
+  if (!ready_listeners_.empty()) {
+    std::vector<uint32_t> ids;
+    ids.swap(ready_listeners_);
+    for (uint32_t id : ids) {
+      if (Listener* l = listener(id)) accept_ready(*l);
+    }
+  }
+  return n;
+}
+
+absl::StatusOr<std::unique_ptr<Backend>> MakeEpollBackend(const Config& config, IoSink* sink) {
+  return EpollBackend::Create(config, sink);
+}
+
+}  // namespace percore

@@ -1,0 +1,99 @@
+#include "reactor/reactor.h"
+
+#include <time.h>
+
+#include <climits>
+
+namespace percore {
+
+thread_local Reactor* Reactor::current_ = nullptr;
+
+namespace {
+
+uint64_t MonotonicMs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+}  // namespace
+
+Reactor::Reactor(const Config& config, uint32_t index, Clock clock)
+    : config_(config),
+      index_(index),
+      clock_(clock ? std::move(clock) : Clock(MonotonicMs)),
+      now_(clock_()),
+      timers_(now_),
+      pool_(config.chunk_size, config.max_chunks),
+      tasks_(config.task_queue_cap) {}
+
+Reactor::~Reactor() {
+  if (current_ == this) current_ = nullptr;
+}
+
+uint64_t Reactor::clock_ms() const { return clock_(); }
+
+absl::Status Reactor::init(IoSink* sink) {
+  auto backend = MakeBackend(config_.backend, config_, sink, &fallback_note_);
+  if (!backend.ok()) return backend.status();
+  backend_ = std::move(*backend);
+  info_ = backend_->info();
+  current_ = this;
+  return absl::OkStatus();
+}
+
+bool Reactor::post(TaskQueue::Task task) {
+  switch (tasks_.push(std::move(task))) {
+    case TaskQueue::Push::kFull:
+      stats_.posts_dropped.add_shared();  // posters on several threads
+      return false;
+    case TaskQueue::Push::kFirst:
+      has_tasks_.store(true, std::memory_order_release);
+      if (!in_loop_thread() && backend_) backend_->wake();
+      return true;
+    case TaskQueue::Push::kMore:
+      return true;
+  }
+  return false;
+}
+
+void Reactor::stop() {
+  stop_.store(true, std::memory_order_release);
+  if (!in_loop_thread() && backend_) backend_->wake();
+}
+
+int Reactor::wait_timeout() const {
+  if (has_tasks_.load(std::memory_order_acquire) || stop_.load(std::memory_order_acquire)) {
+    return 0;
+  }
+  std::optional<uint64_t> next = timers_.next_expiry();
+  if (!next) return -1;
+  uint64_t now = clock_ms();
+  if (*next <= now) return 0;
+  return static_cast<int>(std::min<uint64_t>(*next - now, INT_MAX));
+}
+
+void Reactor::run_tasks() {
+  if (!has_tasks_.exchange(false, std::memory_order_acq_rel)) return;
+  tasks_.drain(running_);
+  stats_.tasks.add(running_.size());
+  for (TaskQueue::Task& t : running_) std::move(t)();
+  running_.clear();
+}
+
+void Reactor::run() {
+  current_ = this;
+  while (!stop_.load(std::memory_order_acquire)) {
+    int n = backend_->poll(wait_timeout());
+    now_ = clock_ms();
+    run_tasks();
+    timers_.advance(now_);
+    if (turn_end_) turn_end_();
+    stats_.loop_turns.add();
+    stats_.events.add(static_cast<uint64_t>(n));
+  }
+  // Posts that arrived after stop: run them so resources they carry are released.
+  run_tasks();
+}
+
+}  // namespace percore

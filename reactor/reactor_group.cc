@@ -1,0 +1,89 @@
+#include "reactor/reactor_group.h"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <condition_variable>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+
+namespace percore {
+
+ReactorGroup::ReactorGroup(const Config& config, Reactor::Clock clock) : config_(config) {
+  unsigned n = config.threads > 0 ? static_cast<unsigned>(config.threads)
+                                  : std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < n; ++i) reactors_.push_back(std::make_unique<Reactor>(config, i, clock));
+}
+
+ReactorGroup::~ReactorGroup() {
+  stop();
+  join();
+}
+
+absl::Status ReactorGroup::start(std::function<absl::Status(Reactor&)> setup,
+                                 std::function<void(Reactor&)> teardown) {
+  teardown_ = std::move(teardown);
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t done = 0;
+  absl::Status first_error;
+  unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  for (size_t i = 0; i < reactors_.size(); ++i) {
+    threads_.emplace_back([&, i, r = reactors_[i].get()] {
+      pthread_setname_np(pthread_self(), absl::StrCat("percore-", i).c_str());
+      if (config_.pin_cpus) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(i % cpus, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      }
+      absl::Status st = setup(*r);
+      bool ok = st.ok();
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!ok && first_error.ok()) first_error = st;
+        ++done;
+      }
+      cv.notify_all();
+      if (ok) {
+        r->run();
+        if (teardown_) teardown_(*r);
+      }
+    });
+  }
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done == reactors_.size(); });
+  if (!first_error.ok()) {
+    absl::Status err = first_error;
+    lock.unlock();
+    stop();
+    join();
+    return err;
+  }
+  return absl::OkStatus();
+}
+
+void ReactorGroup::stop() {
+  for (auto& r : reactors_) r->stop();
+}
+
+void ReactorGroup::join() {
+  for (std::thread& t : threads_) {
+    if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
+  }
+  threads_.clear();
+}
+
+StatsSnapshot ReactorGroup::stats() const {
+  StatsSnapshot s;
+  for (const auto& r : reactors_) s.add(r->stats());
+  if (!reactors_.empty()) {
+    const BackendInfo& info = reactors_[0]->backend_info();
+    s.backend =
+        info.features.empty() ? info.name : absl::StrCat(info.name, " (", info.features, ")");
+  }
+  return s;
+}
+
+}  // namespace percore

@@ -1,0 +1,184 @@
+// Echo over loopback, byte for byte: many connections, random sizes, partial frames, IPv6,
+// Unix sockets and the accept modes. Runs once per backend (PERCORE_TEST_BACKEND).
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "net/tcp_server.h"
+#include "test/server_harness.h"
+#include "tools/apps/echo.h"
+
+namespace percore {
+namespace {
+
+using test::Connect;
+using test::RandomBytes;
+using test::RecvExactly;
+using test::SendAll;
+
+// Consumes only whole frames of [u32 length][payload] and echoes each: exercises partial
+// frames kept by the framework between reads.
+struct FrameEcho {
+  std::atomic<uint64_t> frames{0};
+  size_t on_data(Connection& c, std::span<const char> in) {
+    size_t used = 0;
+    while (in.size() - used >= 4) {
+      uint32_t len;
+      std::memcpy(&len, in.data() + used, 4);
+      if (in.size() - used - 4 < len) break;
+      c.send(in.subspan(used, 4 + len));
+      used += 4 + len;
+      frames.fetch_add(1, std::memory_order_relaxed);
+    }
+    return used;
+  }
+};
+
+std::string Frame(const std::string& payload) {
+  uint32_t len = static_cast<uint32_t>(payload.size());
+  std::string f(reinterpret_cast<const char*>(&len), 4);
+  return f + payload;
+}
+
+}  // namespace
+
+TEST_CASE("1,000 connections echo random-sized messages byte for byte", "[echo]") {
+  apps::EchoHandler echo;
+  Config cfg = test::TestConfig();
+  TcpServer server(cfg, echo);
+  REQUIRE(server.start().ok());
+  constexpr int kConns = 1000;
+  constexpr int kThreads = 4;
+  std::atomic<int> failures{0};
+  std::atomic<uint64_t> bytes{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<Fd> fds;
+      for (int i = 0; i < kConns / kThreads; ++i) {
+        fds.push_back(Connect(server.port()));
+        if (!fds.back().valid()) failures++;
+      }
+      std::mt19937 rng(t);
+      for (int round = 0; round < 3; ++round) {
+        for (size_t i = 0; i < fds.size(); ++i) {
+          if (!fds[i].valid()) continue;
+          size_t n = 1 + rng() % (round == 2 ? 100000 : 2000);
+          std::string msg = RandomBytes(n, static_cast<uint32_t>(rng()));
+          std::thread writer([&] { SendAll(fds[i].get(), msg); });
+          std::string got = RecvExactly(fds[i].get(), n, 10000);
+          writer.join();
+          if (got != msg) failures++;
+          bytes += n;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(failures == 0);
+  StatsSnapshot s = server.stats();
+  CHECK(s.accepted == kConns);
+  CHECK(s.bytes_in == bytes.load());
+  CHECK(s.bytes_out == bytes.load());
+  server.shutdown();
+  CHECK(server.stats().open == 0);
+}
+
+TEST_CASE("partial frames are kept until whole, then consumed", "[echo]") {
+  FrameEcho h;
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port());
+  REQUIRE(fd.valid());
+  std::string frames;
+  for (int i = 0; i < 50; ++i) frames += Frame(RandomBytes(1 + i * 997, i));
+  // Dribble it out in odd-sized pieces so frames straddle reads.
+  for (size_t off = 0; off < frames.size();) {
+    size_t n = std::min<size_t>(frames.size() - off, 1 + (off * 7) % 3001);
+    REQUIRE(SendAll(fd.get(), std::string_view(frames).substr(off, n)));
+    off += n;
+    if (off % 5 == 0) test::SleepMs(1);
+  }
+  CHECK(RecvExactly(fd.get(), frames.size()) == frames);
+  CHECK(h.frames == 50);
+  server.shutdown();
+}
+
+TEST_CASE("a frame larger than max_frame closes only that connection", "[echo]") {
+  FrameEcho h;
+  Config cfg = test::TestConfig();
+  cfg.max_frame = 64 * 1024;
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  Fd bad = Connect(server.port());
+  Fd good = Connect(server.port());
+  uint32_t huge = 1u << 30;
+  std::string hdr(reinterpret_cast<const char*>(&huge), 4);
+  SendAll(bad.get(), hdr + RandomBytes(200 * 1024, 1));
+  CHECK(test::WaitClosed(bad.get(), 5000));
+  std::string f = Frame("still here");
+  REQUIRE(SendAll(good.get(), f));
+  CHECK(RecvExactly(good.get(), f.size()) == f);
+  CHECK(test::Eventually(
+      [&] { return server.stats().closed[size_t(CloseReason::kFrameTooLarge)] == 1; }));
+  server.shutdown();
+}
+
+TEST_CASE("IPv6 and Unix-domain listeners echo", "[echo]") {
+  apps::EchoHandler echo;
+  SECTION("IPv6") {
+    Config cfg = test::TestConfig();
+    cfg.listen = "[::1]:0";
+    TcpServer server(cfg, echo);
+    absl::Status st = server.start();
+    if (!st.ok()) {
+      WARN("no IPv6 loopback here: " << st.message());
+      return;
+    }
+    Fd fd(::socket(AF_INET6, SOCK_STREAM, 0));
+    REQUIRE(::connect(fd.get(), server.address().sa(), server.address().len()) == 0);
+    REQUIRE(SendAll(fd.get(), "hello6"));
+    CHECK(RecvExactly(fd.get(), 6) == "hello6");
+    server.shutdown();
+  }
+  SECTION("Unix") {
+    Config cfg = test::TestConfig();
+    std::string path = "/tmp/percore-test-" + std::to_string(::getpid()) + ".sock";
+    cfg.listen = "unix:" + path;
+    TcpServer server(cfg, echo);
+    REQUIRE(server.start().ok());
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM, 0));
+    REQUIRE(::connect(fd.get(), server.address().sa(), server.address().len()) == 0);
+    REQUIRE(SendAll(fd.get(), "hello unix"));
+    CHECK(RecvExactly(fd.get(), 10) == "hello unix");
+    server.shutdown();
+    ::unlink(path.c_str());
+  }
+}
+
+TEST_CASE("single-acceptor modes spread connections over reactors", "[echo]") {
+  apps::EchoHandler echo;
+  AcceptMode mode = GENERATE(AcceptMode::kRoundRobin, AcceptMode::kLeastConns);
+  Config cfg = test::TestConfig();
+  cfg.accept_mode = mode;
+  TcpServer server(cfg, echo);
+  REQUIRE(server.start().ok());
+  std::vector<Fd> fds;
+  for (int i = 0; i < 20; ++i) {
+    fds.push_back(Connect(server.port()));
+    REQUIRE(SendAll(fds.back().get(), "x"));
+    REQUIRE(RecvExactly(fds.back().get(), 1) == "x");
+  }
+  StatsSnapshot s = server.stats();
+  REQUIRE(s.open_per_reactor.size() == 2);
+  CHECK(s.open_per_reactor[0] == 10);
+  CHECK(s.open_per_reactor[1] == 10);
+  server.shutdown();
+}
+
+}  // namespace percore

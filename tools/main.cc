@@ -1,0 +1,20 @@
+// percore: serve built-in apps and benchmark TCP backends.
+#include <cstdio>
+#include <cstring>
+
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  const char* usage =
+      "usage: percore serve [--app echo] [--port P] [--config file.toml] [flags...]\n"
+      "       percore bench [--compare epoll,io_uring] [--conns N] [--size B] [--depth D] ...\n"
+      "       percore <command> --help\n";
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::fputs(usage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "serve") == 0) return percore::tools::ServeMain(argc - 1, argv + 1);
+  if (std::strcmp(argv[1], "bench") == 0) return percore::tools::BenchMain(argc - 1, argv + 1);
+  std::fprintf(stderr, "percore: unknown command '%s'\n%s", argv[1], usage);
+  return 2;
+}

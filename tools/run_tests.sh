@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test: the unit tests and the integration
+# suite once per backend, in a normal build, again under ASan+UBSan, and the threaded suite
+# under TSan. Ends with "tests: N passed, M failed" (Catch2 test cases over all runs; a
+# binary that crashes counts as one failure) and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh --test || exit 1
+passed=0
+failed=0
+mkdir -p build/test-results
+
+run() {  # run NAME BINARY [ENV...]
+  local name=$1 bin=$2; shift 2
+  local xml=build/test-results/$name.xml
+  rm -f "$xml"
+  env "$@" "$bin" -r xml -o "$xml" >"build/test-results/$name.log" 2>&1
+  local rc=$?
+  local line ok=0 bad=0
+  line=$(grep -o 'OverallResultsCases successes="[0-9]*" failures="[0-9]*"' "$xml" 2>/dev/null | tail -1)
+  if [ -n "$line" ]; then
+    ok=$(echo "$line" | sed 's/.*successes="\([0-9]*\)".*/\1/')
+    bad=$(echo "$line" | sed 's/.*failures="\([0-9]*\)".*/\1/')
+  fi
+  if [ $rc -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi  # crashed, or a sanitizer report
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+  printf '%-28s %4d passed, %d failed (exit %d)\n' "$name" "$ok" "$bad" "$rc"
+  if [ "$bad" -ne 0 ]; then
+    grep -B2 -A8 'success="false"' "$xml" 2>/dev/null | head -60
+    tail -30 "build/test-results/$name.log"
+  fi
+}
+
+for flavour in release asan tsan; do
+  if ! tools/build.sh $flavour; then
+    echo "build $flavour FAILED"
+    failed=$((failed + 1))
+    continue
+  fi
+  dir=build/$flavour/test
+  san=()
+  [ $flavour = asan ] && san=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
+  [ $flavour = tsan ] && san=(TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1)
+  # The unit tests are single-threaded: TSan has nothing to find there.
+  [ $flavour != tsan ] && run "$flavour/unit" "$dir/unit_tests" "${san[@]}"
+  for backend in epoll io_uring; do
+    run "$flavour/server-$backend" "$dir/server_tests" PERCORE_TEST_BACKEND=$backend "${san[@]}"
+  done
+done
+
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages percore needs, if missing. Safe to run again.
+# Usage: tools/setup.sh [--test]   (--test adds clang and libseccomp-dev for the test suite)
+set -euo pipefail
+pkgs=(meson ninja-build pkg-config g++ liburing-dev libabsl-dev catch2 libcli11-dev)
+[ "${1:-}" = "--test" ] && pkgs+=(clang libclang-rt-14-dev libseccomp-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
