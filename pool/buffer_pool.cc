@@ -1,0 +1,56 @@
+#include "pool/buffer_pool.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+namespace percore {
+namespace {
+
+constexpr std::align_val_t kAlign{64};
+
+}  // namespace
+
+BufferPool::BufferPool(size_t chunk_size, size_t max_chunks, size_t keep_free)
+    : chunk_size_(chunk_size), max_chunks_(max_chunks), keep_free_(keep_free) {
+  if (chunk_size < 64 || (chunk_size & (chunk_size - 1)) != 0) {
+    std::fprintf(stderr, "BufferPool: chunk size %zu is not a power of two >= 64\n", chunk_size);
+    std::abort();
+  }
+}
+
+BufferPool::~BufferPool() {
+  for (char* c : free_) ::operator delete(c, kAlign);
+}
+
+char* BufferPool::acquire() {
+  if (in_use_ >= max_chunks_) {
+    ++failures_;
+    return nullptr;
+  }
+  char* c;
+  if (!free_.empty()) {
+    c = free_.back();
+    free_.pop_back();
+  } else {
+    c = static_cast<char*>(::operator new(chunk_size_, kAlign, std::nothrow));
+    if (c == nullptr) {
+      ++failures_;
+      return nullptr;
+    }
+  }
+  ++acquired_;
+  if (++in_use_ > peak_) peak_ = in_use_;
+  return c;
+}
+
+void BufferPool::release(char* chunk) {
+  --in_use_;
+  if (free_.size() < keep_free_) {
+    free_.push_back(chunk);
+  } else {
+    ::operator delete(chunk, kAlign);
+  }
+}
+
+}  // namespace percore

@@ -1,0 +1,36 @@
+// BufferPool: fixed-size chunks (a power of two, 64-byte aligned) for one reactor's input
+// leftovers and output queues. Bounded by max_chunks; keeps at most keep_free released chunks
+// for reuse and returns the rest to the allocator, so an idle reactor gives memory back.
+// Owned and used by one thread.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace percore {
+
+class BufferPool {
+ public:
+  struct Stats {
+    size_t in_use = 0, cached = 0, peak_in_use = 0, acquired = 0, failures = 0;
+  };
+
+  BufferPool(size_t chunk_size, size_t max_chunks, size_t keep_free = 64);
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  char* acquire();  // nullptr (counted as a failure) when max_chunks are in use
+  void release(char* chunk);
+  size_t chunk_size() const { return chunk_size_; }
+  size_t max_chunks() const { return max_chunks_; }
+  Stats stats() const { return {in_use_, free_.size(), peak_, acquired_, failures_}; }
+  size_t bytes_in_use() const { return in_use_ * chunk_size_; }
+
+ private:
+  size_t chunk_size_, max_chunks_, keep_free_;
+  size_t in_use_ = 0, peak_ = 0, acquired_ = 0, failures_ = 0;
+  std::vector<char*> free_;
+};
+
+}  // namespace percore

@@ -1,0 +1,64 @@
+// RingBuffer: a byte FIFO made of a chain of fixed-size chunks from a BufferPool. Bytes never
+// move once written, so memory handed to the kernel (an in-flight send) stays valid until it
+// is consumed. It grows by chaining up to `cap` bytes, exports iovecs for writev/sendmsg, and
+// holds no memory at all when empty. Lives inside each Connection (32 bytes); owned by one
+// thread, like its pool.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "pool/buffer_pool.h"
+
+namespace percore {
+
+class RingBuffer {
+ public:
+  explicit RingBuffer(BufferPool* pool, size_t cap = UINT32_MAX);
+  ~RingBuffer() { clear(); }
+  RingBuffer(RingBuffer&& o) noexcept;
+  RingBuffer& operator=(RingBuffer&& o) noexcept;
+  RingBuffer(const RingBuffer&) = delete;
+  RingBuffer& operator=(const RingBuffer&) = delete;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  size_t cap() const { return cap_; }
+  void set_cap(size_t cap) { cap_ = static_cast<uint32_t>(cap > UINT32_MAX ? UINT32_MAX : cap); }
+  size_t chunks() const;
+  size_t chunk_capacity() const;  // payload bytes per chunk
+
+  // Appends all of `data` or nothing: false when it would pass cap or the pool ran out.
+  bool append(std::string_view data);
+  // Contiguous free space at the tail, at least `min` bytes (<= chunk_capacity()), taking a
+  // new chunk if needed; empty when cap or the pool forbids. Follow with commit(n).
+  std::span<char> write_span(size_t min = 1);
+  void commit(size_t n);
+  std::span<const char> read_span() const;  // first contiguous readable bytes
+  // Up to max_iov iovecs covering the readable bytes in order; returns how many.
+  size_t peek_iov(struct iovec* iov, size_t max_iov) const;
+  void consume(size_t n);  // frees chunks as they empty
+  void clear();
+  size_t copy_out(char* out, size_t n) const;  // copies the first n readable bytes
+
+ private:
+  struct Chunk {
+    Chunk* next;
+    uint32_t begin;  // offsets into data()
+    uint32_t end;
+    char* data() { return reinterpret_cast<char*>(this + 1); }
+  };
+  Chunk* new_chunk();
+
+  BufferPool* pool_;
+  Chunk* head_ = nullptr;
+  Chunk* tail_ = nullptr;
+  uint32_t size_ = 0;
+  uint32_t cap_;
+};
+
+}  // namespace percore
