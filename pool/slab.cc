@@ -5,8 +5,7 @@
 
 namespace percore {
 
-SlabStorage::SlabStorage(size_t stride, size_t align, uint32_t slots_per_block,
-                         uint32_t max_slots)
+SlabStorage::SlabStorage(size_t stride, size_t align, uint32_t slots_per_block, uint32_t max_slots)
     : stride_((std::max<size_t>(stride, 1) + align - 1) / align * align),
       align_(align),
       per_block_(std::max<uint32_t>(slots_per_block, 1)),
@@ -25,7 +24,7 @@ uint32_t SlabStorage::allocate() {
     if (gens_.size() >= max_slots_) return kNoSlot;
     if (gens_.size() == blocks_.size() * size_t{per_block_}) {
       blocks_.push_back(
-          static_cast<char*>(::operator new(stride_ * per_block_, std::align_val_t(align_))));
+          static_cast<char*>(::operator new(stride_* per_block_, std::align_val_t(align_))));
     }
     slot = static_cast<uint32_t>(gens_.size());
     gens_.push_back(1u << 1);  // generation 1: 0 never names a live slot

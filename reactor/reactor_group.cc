@@ -41,11 +41,12 @@ absl::Status ReactorGroup::start(std::function<absl::Status(Reactor&)> setup,
       absl::Status st = setup(*r);
       bool ok = st.ok();
       {
+        // Notify under the lock: start() may return and destroy cv as soon as it sees done.
         std::lock_guard<std::mutex> lock(mu);
         if (!ok && first_error.ok()) first_error = st;
         ++done;
+        cv.notify_all();
       }
-      cv.notify_all();
       if (ok) {
         r->run();
         if (teardown_) teardown_(*r);

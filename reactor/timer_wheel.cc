@@ -84,7 +84,8 @@ void TimerWheel::insert(uint32_t i) {
     // is never the current one, so the scan in advance() cannot skip it.
     int level = 0;
     uint64_t k = n.deadline;
-    while (level < kLevels - 1 && (n.deadline >> (kBits * level)) - (now_ >> (kBits * level)) >= kSlots) {
+    while (level < kLevels - 1 &&
+           (n.deadline >> (kBits * level)) - (now_ >> (kBits * level)) >= kSlots) {
       ++level;
     }
     k = n.deadline >> (kBits * level);

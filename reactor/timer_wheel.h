@@ -77,7 +77,6 @@ class TimerWheel {
   uint64_t occupied_[kLevels] = {};
   uint32_t due_head_ = kNil;
   std::vector<uint32_t> batch_, due_;
-
 };
 
 }  // namespace percore

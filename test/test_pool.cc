@@ -36,8 +36,8 @@ TEST_CASE("slab: reuse is LIFO, generations bump, stale lookups fail", "[pool]")
   CHECK(slab.get(a, gen_a) == nullptr);
   uint32_t c = 0;
   Counted* pc = slab.emplace(&c, 3);
-  CHECK(c == a);          // LIFO reuse
-  CHECK(pc == pa);        // same memory
+  CHECK(c == a);    // LIFO reuse
+  CHECK(pc == pa);  // same memory
   CHECK(slab.generation(c) != gen_a);
   CHECK(slab.get(c, gen_a) == nullptr);  // the old name does not reach the new object
   CHECK(slab.live() == 2);

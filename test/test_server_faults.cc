@@ -196,6 +196,7 @@ TEST_CASE("output that makes no progress hits the write timeout", "[faults][time
   std::atomic<uint64_t> clock{5'000'000};
   Config cfg = test::TestConfig();
   cfg.write_timeout = absl::Seconds(10);
+  cfg.sndbuf = 8192;  // so the kernel cannot swallow the whole reply
   cfg.out_cap = 64 * 1024 * 1024;
   cfg.out_high_watermark = 32 * 1024 * 1024;
   TcpServer server(cfg, fire, [&clock] { return clock.load(); });

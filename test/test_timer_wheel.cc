@@ -71,9 +71,9 @@ TEST_CASE("cancel: pending true once; fired and stale ids are harmless", "[timer
   CHECK(!w.pending(a));
   w.advance(10);
   CHECK(log.fired == std::vector<uint64_t>{2});
-  CHECK(!w.cancel(b));  // already fired
+  CHECK(!w.cancel(b));                    // already fired
   auto c = w.add(20, &Log::Fn, &log, 3);  // may reuse a's node
-  CHECK(!w.cancel(a));                     // the stale id does not cancel c
+  CHECK(!w.cancel(a));                    // the stale id does not cancel c
   CHECK(w.pending(c));
   CHECK(!w.cancel(TimerWheel::kNoTimer));
 }
@@ -81,7 +81,8 @@ TEST_CASE("cancel: pending true once; fired and stale ids are harmless", "[timer
 TEST_CASE("repeating timers stay aligned, one step or big jumps", "[timer]") {
   TimerWheel w;
   std::vector<uint64_t> at;
-  w.add(50, [&] { at.push_back(w.now()); }, 50);
+  w.add(
+      50, [&] { at.push_back(w.now()); }, 50);
   for (uint64_t t = 1; t <= 200; ++t) w.advance(t);
   CHECK(at == std::vector<uint64_t>{50, 100, 150, 200});
   at.clear();
@@ -100,11 +101,12 @@ TEST_CASE("callbacks may add and cancel timers during advance", "[timer]") {
   TimerWheel::TimerId victim = w.add(30, &Log::Fn, &log, 99);
   TimerWheel::TimerId self = 0;
   w.add(10, [&] {
-    w.cancel(victim);                  // due in this same advance: must not fire
-    w.add(15, &Log::Fn, &log, 15);     // later in this advance's range: next advance
-    w.add(5, &Log::Fn, &log, 5);       // already past
+    w.cancel(victim);               // due in this same advance: must not fire
+    w.add(15, &Log::Fn, &log, 15);  // later in this advance's range: next advance
+    w.add(5, &Log::Fn, &log, 5);    // already past
   });
-  self = w.add(20, [&] { w.cancel(self); }, 7);  // a repeating timer cancelling itself
+  self = w.add(
+      20, [&] { w.cancel(self); }, 7);  // a repeating timer cancelling itself
   w.advance(40);
   CHECK(log.fired.empty());
   w.advance(41);
