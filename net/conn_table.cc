@@ -20,7 +20,7 @@ uint64_t Ms(absl::Duration d) { return static_cast<uint64_t>(absl::ToInt64Millis
 }  // namespace
 
 static_assert(std::is_standard_layout_v<Connection>, "Channel must convert to its Connection");
-static_assert(sizeof(Connection) <= 128, "keep the per-connection object small");
+static_assert(sizeof(Connection) <= 96, "keep the per-connection object within 96 bytes");
 
 ConnTable::ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared)
     : r_(reactor),

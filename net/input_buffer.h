@@ -16,7 +16,8 @@ class InputBuffer {
   InputBuffer() = default;
   InputBuffer(const InputBuffer&) = delete;
   InputBuffer& operator=(const InputBuffer&) = delete;
-  ~InputBuffer();  // must be release()d before: it does not know the pool
+  // The owner calls release(pool) before destruction: only the pool can take memory back.
+  ~InputBuffer() = default;
 
   bool empty() const { return len_ == 0; }
   size_t size() const { return len_; }
@@ -28,12 +29,13 @@ class InputBuffer {
   void release(BufferPool& pool);
 
  private:
-  bool pooled() const { return pooled_; }
+  // A pooled chunk has exactly the pool's chunk size; heap blocks are always larger.
+  bool pooled(const BufferPool& pool) const { return cap_ == pool.chunk_size(); }
+  void free_block(BufferPool& pool);
 
   char* data_ = nullptr;
   uint32_t len_ = 0;
   uint32_t cap_ = 0;
-  bool pooled_ = false;
 };
 
 }  // namespace percore
