@@ -43,7 +43,10 @@ for flavour in release asan tsan; do
   [ $flavour = asan ] && san=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
   [ $flavour = tsan ] && san=(TSAN_OPTIONS=halt_on_error=0:second_deadlock_stack=1)
   # The unit tests are single-threaded: TSan has nothing to find there.
-  [ $flavour != tsan ] && run "$flavour/unit" "$dir/unit_tests" "${san[@]}"
+  if [ $flavour != tsan ]; then
+    run "$flavour/unit" "$dir/unit_tests" "${san[@]}"
+    run "$flavour/backend-select" "$dir/backend_tests" "${san[@]}"
+  fi
   for backend in epoll io_uring; do
     run "$flavour/server-$backend" "$dir/server_tests" PERCORE_TEST_BACKEND=$backend "${san[@]}"
   done
