@@ -81,7 +81,7 @@ void TcpServer::shutdown() {
   group_.join();
 }
 
-void TcpServer::wait() { group_.join(); }
+void TcpServer::wait() { group_.wait_exited(); }
 
 std::string TcpServer::startup_note() const {
   StatsSnapshot s = group_.stats();

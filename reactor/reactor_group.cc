@@ -3,9 +3,6 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include <condition_variable>
-#include <mutex>
-
 #include "absl/strings/str_cat.h"
 
 namespace percore {
@@ -29,6 +26,7 @@ absl::Status ReactorGroup::start(std::function<absl::Status(Reactor&)> setup,
   size_t done = 0;
   absl::Status first_error;
   unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  running_ = reactors_.size();
   for (size_t i = 0; i < reactors_.size(); ++i) {
     threads_.emplace_back([&, i, r = reactors_[i].get()] {
       pthread_setname_np(pthread_self(), absl::StrCat("percore-", i).c_str());
@@ -51,6 +49,8 @@ absl::Status ReactorGroup::start(std::function<absl::Status(Reactor&)> setup,
         r->run();
         if (teardown_) teardown_(*r);
       }
+      std::lock_guard<std::mutex> exit_lock(exit_mu_);
+      if (--running_ == 0) exit_cv_.notify_all();
     });
   }
   std::unique_lock<std::mutex> lock(mu);
@@ -74,6 +74,11 @@ void ReactorGroup::join() {
     if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
   }
   threads_.clear();
+}
+
+void ReactorGroup::wait_exited() {
+  std::unique_lock<std::mutex> lock(exit_mu_);
+  exit_cv_.wait(lock, [&] { return running_ == 0; });
 }
 
 StatsSnapshot ReactorGroup::stats() const {

@@ -3,8 +3,10 @@
 // function on each reactor's own thread (where its backend must be created) before looping.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -30,8 +32,9 @@ class ReactorGroup {
   // teardown(its reactor), if given, runs on the thread after the loop exits.
   absl::Status start(std::function<absl::Status(Reactor&)> setup,
                      std::function<void(Reactor&)> teardown = nullptr);
-  void stop();  // asks every loop to exit; any thread
-  void join();  // waits for the threads
+  void stop();         // asks every loop to exit; any thread
+  void join();         // joins the threads; one caller at a time (the owner)
+  void wait_exited();  // blocks until every loop has exited; any number of threads
   StatsSnapshot stats() const;
 
  private:
@@ -39,6 +42,9 @@ class ReactorGroup {
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<std::thread> threads_;
   std::function<void(Reactor&)> teardown_;
+  std::mutex exit_mu_;
+  std::condition_variable exit_cv_;
+  size_t running_ = 0;
 };
 
 }  // namespace percore

@@ -197,3 +197,26 @@ TEST_CASE("close() is safe inside every callback and on_close runs exactly once"
 }
 
 }  // namespace percore
+
+namespace percore {
+
+TEST_CASE("wait() returns once another thread shut the server down", "[lifecycle]") {
+  Recorder rec;
+  TcpServer server(test::TestConfig(), rec);
+  REQUIRE(server.start().ok());
+  std::atomic<bool> returned{false};
+  std::thread waiter([&] {
+    server.wait();
+    returned = true;
+  });
+  Fd fd = Connect(server.port());
+  REQUIRE(SendAll(fd.get(), "x"));
+  REQUIRE(RecvExactly(fd.get(), 1) == "x");
+  CHECK(!returned);
+  server.shutdown();
+  waiter.join();
+  CHECK(returned);
+  CHECK(test::WaitClosed(fd.get(), 5000));
+}
+
+}  // namespace percore
