@@ -50,6 +50,16 @@ for flavour in release asan tsan; do
   for backend in epoll io_uring; do
     run "$flavour/server-$backend" "$dir/server_tests" PERCORE_TEST_BACKEND=$backend "${san[@]}"
   done
+  if [ $flavour = release ]; then
+    out=$(test/cli_test.sh build/release/tools/percore 2>&1)
+    line=$(echo "$out" | grep -E '^cli: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+    ok=$(echo "$line" | sed -E 's/cli: ([0-9]+) passed.*/\1/')
+    bad=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
+    [ -z "$line" ] && ok=0 && bad=1
+    passed=$((passed + ok)); failed=$((failed + bad))
+    printf '%-28s %4d passed, %d failed\n' "release/cli" "$ok" "$bad"
+    [ "$bad" -ne 0 ] && echo "$out" | grep FAIL
+  fi
 done
 
 echo "tests: $passed passed, $failed failed"

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `percore` binary: TOML config + flag overrides, bad config values,
+# a port in use, graceful SIGTERM. Usage: test/cli_test.sh PATH/TO/percore
+# Prints one line per check and "cli: N passed, M failed"; exit status = failures.
+set -u
+bin=$1
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+check() {  # check NAME COND...
+  local name=$1; shift
+  if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
+}
+free_port() { echo $((20000 + RANDOM % 20000)); }
+wait_listening() {  # wait_listening PORT
+  for _ in $(seq 100); do
+    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+echo_roundtrip() {  # echo_roundtrip PORT MSG
+  exec 3<>/dev/tcp/127.0.0.1/"$1" || return 1
+  printf '%s' "$2" >&3
+  local got
+  got=$(timeout 5 head -c ${#2} <&3)
+  exec 3<&-
+  [ "$got" = "$2" ]
+}
+
+# 1. A TOML file, with a flag overriding one of its keys.
+port=$(free_port)
+cat >"$tmp/server.toml" <<TOML
+listen = "127.0.0.1:1"
+threads = 2
+backend = "epoll"
+idle-timeout = "30s"
+out-high-watermark = 131072
+TOML
+"$bin" serve --config "$tmp/server.toml" --listen "127.0.0.1:$port" --stats >"$tmp/out" 2>"$tmp/err" &
+pid=$!
+pids+=($pid)
+check "serve starts from a TOML file" wait_listening "$port"
+check "it echoes" echo_roundtrip "$port" "hello percore"
+check "startup line names the backend and reactors" grep -q "2 reactor(s), backend epoll" "$tmp/err"
+sleep 1.2
+check "--stats prints a line per second" grep -q "open=" "$tmp/out"
+
+# 2. The same port again: a clear error, the first server unharmed.
+"$bin" serve --listen "127.0.0.1:$port" --accept-mode round_robin >/dev/null 2>"$tmp/err2"
+check "a port in use fails with exit 1" [ $? -eq 1 ]
+check "... and says so" grep -q "Address already in use" "$tmp/err2"
+check "the first server still echoes" echo_roundtrip "$port" "still here"
+
+# 3. SIGTERM: graceful stop, exit 0.
+kill -TERM "$pid"
+wait "$pid"
+check "SIGTERM drains and exits 0" [ $? -eq 0 ]
+check "... reporting the drain" grep -q "stopped" "$tmp/err"
+
+# 4. Bad values, from flags and from the file.
+"$bin" serve --idle-timeout 5 --port "$(free_port)" >/dev/null 2>"$tmp/err3"
+check "a duration without unit is refused" [ $? -ne 0 ]
+check "... naming the option" grep -q "idle-timeout" "$tmp/err3"
+printf 'backend = "kqueue"\n' >"$tmp/bad.toml"
+"$bin" serve --config "$tmp/bad.toml" >/dev/null 2>"$tmp/err4"
+check "an unknown backend in the file is refused" [ $? -ne 0 ]
+check "... naming the choices" grep -q "epoll, io_uring, auto" "$tmp/err4"
+printf 'no-such-key = 1\n' >"$tmp/bad2.toml"
+"$bin" serve --config "$tmp/bad2.toml" >/dev/null 2>&1
+check "an unknown key in the file is refused" [ $? -ne 0 ]
+"$bin" serve --out-low-watermark 999999999 --port "$(free_port)" >/dev/null 2>"$tmp/err5"
+check "an inconsistent config is refused" [ $? -eq 1 ]
+check "... explaining it" grep -q "out_low_watermark" "$tmp/err5"
+
+echo "cli: $pass passed, $fail failed"
+exit "$fail"
