@@ -1,0 +1,300 @@
+// `percore bench`: drives echo servers over loopback with the byte-checking load client and
+// prints a side-by-side table. With --compare it starts `percore serve` once per backend and
+// case (server pinned to CPU 0, load to CPU 1), measures the server's CPU per message from
+// /proc, and with --idle its RSS per idle connection; with --port it drives a running server.
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "tools/commands.h"
+#include "tools/load_client.h"
+
+namespace percore::tools {
+namespace {
+
+struct Row {
+  std::string backend;
+  int conns = 0, depth = 0;
+  std::string unavailable;  // why the server did not start
+  LoadResult r;
+  double server_us_per_msg = 0;
+  long idle_bytes_per_conn = -1;
+  bool ok = false;
+};
+
+void Pin(pid_t pid, int cpu) {
+  if (std::thread::hardware_concurrency() < 2) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  ::sched_setaffinity(pid, sizeof set, &set);
+}
+
+// utime + stime of a process, in microseconds.
+double CpuUs(pid_t pid) {
+  std::ifstream f(absl::StrFormat("/proc/%d/stat", pid));
+  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close = s.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream in(s.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);
+  }
+  return ticks * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+long RssKb(pid_t pid) {
+  std::ifstream f(absl::StrFormat("/proc/%d/status", pid));
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+// A `percore serve` child: started pinned, stopped with SIGTERM, killed only by its PID.
+class Server {
+ public:
+  static Server Start(const std::string& backend, int threads, uint16_t port, bool pin) {
+    Server s;
+    s.log_ = absl::StrFormat("/tmp/percore-bench-%d-%d.log", ::getpid(), port);
+    s.pid_ = ::fork();
+    if (s.pid_ == 0) {
+      if (pin) Pin(0, 0);
+      FILE* log = std::fopen(s.log_.c_str(), "w");
+      if (log != nullptr) ::dup2(::fileno(log), 2);
+      std::string listen = absl::StrFormat("127.0.0.1:%d", port), th = std::to_string(threads);
+      const char* argv[] = {"percore",   "serve",         "--app",     "echo",
+                            "--backend", backend.c_str(), "--threads", th.c_str(),
+                            "--listen",  listen.c_str(),  nullptr};
+      ::execv("/proc/self/exe", const_cast<char**>(argv));
+      ::_exit(127);
+    }
+    return s;
+  }
+  // Waits (bounded) until it accepts; on failure returns what it printed.
+  bool WaitReady(const LoadOptions& opt, std::string* why) {
+    for (int i = 0; i < 100; ++i) {
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        std::ifstream f(log_);
+        std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        while (!text.empty() && text.back() == '\n') text.pop_back();
+        *why = text.empty() ? "server exited at start" : text;
+        return false;
+      }
+      LoadOptions probe = opt;
+      if (OpenIdle(probe, 1).ok()) return true;
+      ::usleep(50'000);
+    }
+    *why = "server did not accept within 5 s";
+    return false;
+  }
+  // SIGTERM, wait up to 5 s, then SIGKILL; true if it exited 0 by itself.
+  bool Stop() {
+    if (pid_ <= 0) return false;
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 100; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        ::unlink(log_.c_str());
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      }
+      ::usleep(50'000);
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return false;
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+};
+
+std::vector<int> ParseInts(const std::string& list, const char* what) {
+  std::vector<int> out;
+  for (absl::string_view part : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    int v = 0;
+    if (!absl::SimpleAtoi(part, &v) || v <= 0) {
+      throw CLI::ValidationError(what, absl::StrFormat("'%s' is not a positive number", part));
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+void PrintTable(const std::vector<Row>& rows, size_t size, bool idle) {
+  std::printf("\n%-9s %6s %5s %5s %12s %8s %9s %9s %9s %10s %6s %6s%s\n", "backend", "conns",
+              "size", "depth", "msgs/s", "MB/s", "p50 us", "p99 us", "p999 us", "srv us/msg",
+              "ratio", "errors", idle ? "  idle B/conn" : "");
+  double base = 0;
+  for (const Row& row : rows) {
+    if (!row.unavailable.empty()) {
+      std::printf("%-9s %6d %5zu %5d  unavailable: %s\n", row.backend.c_str(), row.conns, size,
+                  row.depth, row.unavailable.c_str());
+      continue;
+    }
+    bool first_of_case =
+        base == 0 ||
+        (&row != &rows[0] && (row.conns != (&row - 1)->conns || row.depth != (&row - 1)->depth));
+    if (first_of_case) base = row.r.msgs_per_s;
+    std::printf("%-9s %6d %5zu %5d %12.0f %8.1f %9.1f %9.1f %9.1f %10.2f %6.2f %6llu",
+                row.backend.c_str(), row.conns, size, row.depth, row.r.msgs_per_s, row.r.mb_per_s,
+                row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg,
+                base > 0 ? row.r.msgs_per_s / base : 0.0,
+                static_cast<unsigned long long>(row.r.errors));
+    if (idle) std::printf("  %12ld", row.idle_bytes_per_conn);
+    std::printf("\n");
+  }
+  for (const Row& row : rows) {
+    if (!row.unavailable.empty()) continue;
+    std::printf(
+        "BENCH backend=%s conns=%d size=%zu depth=%d msgs_per_s=%.0f mb_per_s=%.2f p50_us=%.1f "
+        "p99_us=%.1f p999_us=%.1f server_us_per_msg=%.3f errors=%llu idle_bytes_per_conn=%ld\n",
+        row.backend.c_str(), row.conns, size, row.depth, row.r.msgs_per_s, row.r.mb_per_s,
+        row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg,
+        static_cast<unsigned long long>(row.r.errors), row.idle_bytes_per_conn);
+  }
+}
+
+}  // namespace
+
+int BenchMain(int argc, char** argv) {
+  CLI::App app("percore bench: byte-checked echo load over loopback", "percore bench");
+  LoadOptions opt;
+  int port = 0;
+  std::string compare = "epoll,io_uring", conns_list = "50", depth_list = "32";
+  int server_threads = 1, idle = 0;
+  bool no_pin = false;
+  app.add_option("--port", port, "drive a running server instead of starting ones")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--host", opt.host, "server address for --port")->capture_default_str();
+  app.add_option("--compare", compare, "backends to start and compare")->capture_default_str();
+  app.add_option("--conns", conns_list, "connections (a comma list runs each)")
+      ->capture_default_str();
+  app.add_option("--depth", depth_list, "messages in flight per connection (comma list)")
+      ->capture_default_str();
+  app.add_option("--size", opt.size, "message bytes")->capture_default_str();
+  app.add_option("--duration", opt.duration_s, "measured seconds")->capture_default_str();
+  app.add_option("--warmup", opt.warmup_s, "unmeasured seconds first")->capture_default_str();
+  app.add_option("--client-threads", opt.threads, "load threads")->capture_default_str();
+  app.add_option("--server-threads", server_threads, "reactors per server")->capture_default_str();
+  app.add_option("--spread", opt.spread, "source addresses 127.0.0.1..N")->capture_default_str();
+  app.add_option("--idle", idle, "also measure server RSS per idle connection with N conns");
+  app.add_flag("--no-pin", no_pin, "do not pin server to CPU 0 and load to CPU 1");
+  std::vector<int> conns, depths;
+  try {
+    app.parse(argc, argv);
+    conns = ParseInts(conns_list, "--conns");
+    depths = ParseInts(depth_list, "--depth");
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  std::vector<Row> rows;
+  bool all_ok = true;
+  if (port > 0) {  // one row per case against the given server
+    opt.port = static_cast<uint16_t>(port);
+    for (int c : conns) {
+      for (int d : depths) {
+        opt.conns = c;
+        opt.depth = d;
+        Row row;
+        row.backend = "external";
+        row.conns = c;
+        row.depth = d;
+        auto r = RunEchoLoad(opt);
+        if (!r.ok()) {
+          row.unavailable = std::string(r.status().message());
+          all_ok = false;
+        } else {
+          row.r = *r;
+          all_ok &= r->errors == 0 && r->msgs > 0;
+        }
+        rows.push_back(row);
+      }
+    }
+    PrintTable(rows, opt.size, false);
+    return all_ok ? 0 : 1;
+  }
+
+  std::vector<std::string> backends = absl::StrSplit(compare, ',', absl::SkipEmpty());
+  if (!no_pin) Pin(0, 1);  // this process (and the load threads it starts) on CPU 1
+  uint16_t next_port = static_cast<uint16_t>(20000 + ::getpid() % 20000);
+  for (int c : conns) {
+    for (int d : depths) {
+      for (const std::string& b : backends) {
+        Row row;
+        row.backend = b;
+        row.conns = c;
+        row.depth = d;
+        opt.port = next_port++;
+        opt.conns = c;
+        opt.depth = d;
+        Server srv = Server::Start(b, server_threads, opt.port, !no_pin);
+        std::string why;
+        if (!srv.WaitReady(opt, &why)) {
+          row.unavailable = why;
+          srv.Stop();
+          rows.push_back(row);
+          std::fprintf(stderr, "%s: unavailable: %s\n", b.c_str(), why.c_str());
+          continue;
+        }
+        double cpu0 = CpuUs(srv.pid());
+        auto r = RunEchoLoad(opt);
+        double cpu1 = CpuUs(srv.pid());
+        if (!r.ok()) {
+          row.unavailable = std::string(r.status().message());
+          all_ok = false;
+        } else {
+          row.r = *r;
+          // CPU over warm-up + measured window, per message of the measured window scaled up.
+          double total_s = opt.warmup_s + opt.duration_s;
+          row.server_us_per_msg =
+              r->msgs ? (cpu1 - cpu0) * (opt.duration_s / total_s) / static_cast<double>(r->msgs)
+                      : 0;
+          row.ok = r->errors == 0 && r->msgs > 0;
+          if (!row.ok) {
+            std::fprintf(stderr, "%s: %llu errors (%s), %llu msgs\n", b.c_str(),
+                         static_cast<unsigned long long>(r->errors), r->first_error.c_str(),
+                         static_cast<unsigned long long>(r->msgs));
+          }
+        }
+        if (idle > 0 && row.ok) {
+          long before = RssKb(srv.pid());
+          auto held = OpenIdle(opt, idle);
+          ::usleep(500'000);
+          long after = RssKb(srv.pid());
+          if (held.ok()) row.idle_bytes_per_conn = (after - before) * 1024 / idle;
+        }
+        if (!srv.Stop()) {
+          std::fprintf(stderr, "%s: server did not exit cleanly\n", b.c_str());
+          row.ok = false;
+        }
+        all_ok &= row.ok;
+        rows.push_back(row);
+      }
+    }
+  }
+  PrintTable(rows, opt.size, idle > 0);
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace percore::tools
