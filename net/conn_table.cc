@@ -199,7 +199,13 @@ void ConnTable::on_recv_end(Channel& ch, int err) {
     return;
   }
   c.flags_ |= kPeerEof;
-  if (c.flags_ & kClosing) return;  // already flushing towards close
+  // Bytes kept while paused come first: the handler sees the FIN after them (on resume).
+  if ((c.flags_ & kPaused) && !c.in_.empty()) return;
+  peer_shutdown(c);
+}
+
+void ConnTable::peer_shutdown(Connection& c) {
+  if (c.flags_ & (kClosed | kClosing)) return;  // already flushing towards close
   if (c.flags_ & kShutWr) {
     close_now(c, CloseReason::kPeerClosed, false);  // both directions are done
     return;
@@ -310,9 +316,9 @@ void ConnTable::pause(Connection& c) {
 void ConnTable::resume(Connection& c) {
   if (!(c.flags_ & kPaused) || (c.flags_ & kClosed)) return;
   c.flags_ &= ~kPaused;
-  if (c.flags_ & (kClosing | kPeerEof)) return;
-  r_.backend().resume_recv(c.ch_);
-  if (!c.in_.empty() && !(c.flags_ & kRedeliver)) {
+  if (c.flags_ & kClosing) return;
+  if (!(c.flags_ & kPeerEof)) r_.backend().resume_recv(c.ch_);
+  if ((!c.in_.empty() || (c.flags_ & kPeerEof)) && !(c.flags_ & kRedeliver)) {
     c.flags_ |= kRedeliver;
     redeliver_.push_back(c.ch_.slot);
   }
@@ -420,9 +426,13 @@ void ConnTable::turn_end() {
     for (uint32_t slot : redeliver_swap_) {
       Connection& c = *conn_at(slot);
       c.flags_ &= ~kRedeliver;
-      if (c.flags_ & (kClosed | kClosing | kPaused) || c.in_.empty()) continue;
-      size_t used = std::min(h_.on_data(c, c.in_.view()), c.in_.size());
-      if (!(c.flags_ & kClosed)) c.in_.consume(r_.pool(), used);
+      if (c.flags_ & (kClosed | kClosing | kPaused)) continue;
+      if (!c.in_.empty()) {
+        size_t used = std::min(h_.on_data(c, c.in_.view()), c.in_.size());
+        if (c.flags_ & (kClosed | kClosing)) continue;
+        c.in_.consume(r_.pool(), used);
+      }
+      if ((c.flags_ & kPeerEof) && !(c.flags_ & kPaused)) peer_shutdown(c);
     }
     redeliver_swap_.clear();
   }

@@ -70,6 +70,7 @@ class ConnTable final : public IoSink {
   uint32_t now32() const { return static_cast<uint32_t>(r_.now_ms()); }
 
   void deliver(Connection& c, std::span<const char> data);
+  void peer_shutdown(Connection& c);
   void mark_dirty(Connection& c);
   void close_now(Connection& c, CloseReason reason, bool reset);
   void release(uint32_t slot);
