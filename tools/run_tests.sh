@@ -13,6 +13,7 @@ mkdir -p build/test-results
 run() {  # run NAME BINARY [ENV...]
   local name=$1 bin=$2; shift 2
   local xml=build/test-results/$name.xml
+  mkdir -p "$(dirname "$xml")"
   rm -f "$xml"
   env "$@" "$bin" -r xml -o "$xml" >"build/test-results/$name.log" 2>&1
   local rc=$?
