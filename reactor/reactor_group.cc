@@ -21,14 +21,19 @@ ReactorGroup::~ReactorGroup() {
 absl::Status ReactorGroup::start(std::function<absl::Status(Reactor&)> setup,
                                  std::function<void(Reactor&)> teardown) {
   teardown_ = std::move(teardown);
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t done = 0;
-  absl::Status first_error;
+  // Shared with the threads, which may still be leaving the barrier after start() returns.
+  struct StartState {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t done = 0;
+    absl::Status first_error;
+  };
+  auto state = std::make_shared<StartState>();
+  const size_t n = reactors_.size();
   unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
-  running_ = reactors_.size();
-  for (size_t i = 0; i < reactors_.size(); ++i) {
-    threads_.emplace_back([&, i, r = reactors_[i].get()] {
+  running_ = n;
+  for (size_t i = 0; i < n; ++i) {
+    threads_.emplace_back([this, setup, state, n, cpus, i, r = reactors_[i].get()] {
       pthread_setname_np(pthread_self(), absl::StrCat("percore-", i).c_str());
       if (config_.pin_cpus) {
         cpu_set_t set;
@@ -37,13 +42,15 @@ absl::Status ReactorGroup::start(std::function<absl::Status(Reactor&)> setup,
         pthread_setaffinity_np(pthread_self(), sizeof set, &set);
       }
       absl::Status st = setup(*r);
-      bool ok = st.ok();
+      bool ok;
       {
-        // Notify under the lock: start() may return and destroy cv as soon as it sees done.
-        std::lock_guard<std::mutex> lock(mu);
-        if (!ok && first_error.ok()) first_error = st;
-        ++done;
-        cv.notify_all();
+        // Every reactor must be set up before any loop runs: a hand-off acceptor posts to its
+        // siblings from its first turn on.
+        std::unique_lock<std::mutex> lock(state->mu);
+        if (!st.ok() && state->first_error.ok()) state->first_error = st;
+        if (++state->done == n) state->cv.notify_all();
+        state->cv.wait(lock, [&] { return state->done == n; });
+        ok = state->first_error.ok();
       }
       if (ok) {
         r->run();
@@ -53,12 +60,13 @@ absl::Status ReactorGroup::start(std::function<absl::Status(Reactor&)> setup,
       if (--running_ == 0) exit_cv_.notify_all();
     });
   }
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done == reactors_.size(); });
-  if (!first_error.ok()) {
-    absl::Status err = first_error;
-    lock.unlock();
-    stop();
+  absl::Status err;
+  {
+    std::unique_lock<std::mutex> lock(state->mu);
+    state->cv.wait(lock, [&] { return state->done == n; });
+    err = state->first_error;
+  }
+  if (!err.ok()) {
     join();
     return err;
   }
