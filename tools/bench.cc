@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "tools/commands.h"
 #include "tools/load_client.h"
+#include "tools/syscall_counter.h"
 
 namespace percore::tools {
 namespace {
@@ -28,6 +29,7 @@ struct Row {
   std::string unavailable;  // why the server did not start
   LoadResult r;
   double server_us_per_msg = 0;
+  double syscalls_per_msg = -1;  // -1: could not count here
   long idle_bytes_per_conn = -1;
   bool ok = false;
 };
@@ -141,9 +143,9 @@ std::vector<int> ParseInts(const std::string& list, const char* what) {
 }
 
 void PrintTable(const std::vector<Row>& rows, size_t size, bool idle) {
-  std::printf("\n%-9s %6s %5s %5s %12s %8s %9s %9s %9s %10s %6s %6s%s\n", "backend", "conns",
+  std::printf("\n%-9s %6s %5s %5s %12s %8s %9s %9s %9s %10s %8s %6s %6s%s\n", "backend", "conns",
               "size", "depth", "msgs/s", "MB/s", "p50 us", "p99 us", "p999 us", "srv us/msg",
-              "ratio", "errors", idle ? "  idle B/conn" : "");
+              "sys/msg", "ratio", "errors", idle ? "  idle B/conn" : "");
   double base = 0;
   for (const Row& row : rows) {
     if (!row.unavailable.empty()) {
@@ -155,9 +157,11 @@ void PrintTable(const std::vector<Row>& rows, size_t size, bool idle) {
         base == 0 ||
         (&row != &rows[0] && (row.conns != (&row - 1)->conns || row.depth != (&row - 1)->depth));
     if (first_of_case) base = row.r.msgs_per_s;
-    std::printf("%-9s %6d %5zu %5d %12.0f %8.1f %9.1f %9.1f %9.1f %10.2f %6.2f %6llu",
+    std::string sys =
+        row.syscalls_per_msg < 0 ? "-" : absl::StrFormat("%.3f", row.syscalls_per_msg);
+    std::printf("%-9s %6d %5zu %5d %12.0f %8.1f %9.1f %9.1f %9.1f %10.2f %8s %6.2f %6llu",
                 row.backend.c_str(), row.conns, size, row.depth, row.r.msgs_per_s, row.r.mb_per_s,
-                row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg,
+                row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg, sys.c_str(),
                 base > 0 ? row.r.msgs_per_s / base : 0.0,
                 static_cast<unsigned long long>(row.r.errors));
     if (idle) std::printf("  %12ld", row.idle_bytes_per_conn);
@@ -167,9 +171,10 @@ void PrintTable(const std::vector<Row>& rows, size_t size, bool idle) {
     if (!row.unavailable.empty()) continue;
     std::printf(
         "BENCH backend=%s conns=%d size=%zu depth=%d msgs_per_s=%.0f mb_per_s=%.2f p50_us=%.1f "
-        "p99_us=%.1f p999_us=%.1f server_us_per_msg=%.3f errors=%llu idle_bytes_per_conn=%ld\n",
+        "p99_us=%.1f p999_us=%.1f server_us_per_msg=%.3f syscalls_per_msg=%.3f errors=%llu "
+        "idle_bytes_per_conn=%ld\n",
         row.backend.c_str(), row.conns, size, row.depth, row.r.msgs_per_s, row.r.mb_per_s,
-        row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg,
+        row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg, row.syscalls_per_msg,
         static_cast<unsigned long long>(row.r.errors), row.idle_bytes_per_conn);
   }
 }
@@ -209,7 +214,7 @@ int BenchMain(int argc, char** argv) {
   }
 
   std::vector<Row> rows;
-  bool all_ok = true;
+  bool all_ok = true, warned_syscalls = false;
   if (port > 0) {  // one row per case against the given server
     opt.port = static_cast<uint16_t>(port);
     for (int c : conns) {
@@ -257,9 +262,17 @@ int BenchMain(int argc, char** argv) {
           std::fprintf(stderr, "%s: unavailable: %s\n", b.c_str(), why.c_str());
           continue;
         }
+        std::string no_count;
+        std::optional<SyscallCounter> calls = SyscallCounter::Open(srv.pid(), &no_count);
+        if (!calls && !warned_syscalls) {
+          std::fprintf(stderr, "bench: no syscall counts: %s\n", no_count.c_str());
+          warned_syscalls = true;
+        }
         double cpu0 = CpuUs(srv.pid());
+        uint64_t calls0 = calls ? calls->read() : 0;
         auto r = RunEchoLoad(opt);
         double cpu1 = CpuUs(srv.pid());
+        uint64_t calls1 = calls ? calls->read() : 0;
         if (!r.ok()) {
           row.unavailable = std::string(r.status().message());
           all_ok = false;
@@ -267,9 +280,13 @@ int BenchMain(int argc, char** argv) {
           row.r = *r;
           // CPU over warm-up + measured window, per message of the measured window scaled up.
           double total_s = opt.warmup_s + opt.duration_s;
+          double share = opt.duration_s / total_s;
           row.server_us_per_msg =
-              r->msgs ? (cpu1 - cpu0) * (opt.duration_s / total_s) / static_cast<double>(r->msgs)
-                      : 0;
+              r->msgs ? (cpu1 - cpu0) * share / static_cast<double>(r->msgs) : 0;
+          if (calls && r->msgs) {
+            row.syscalls_per_msg =
+                static_cast<double>(calls1 - calls0) * share / static_cast<double>(r->msgs);
+          }
           row.ok = r->errors == 0 && r->msgs > 0;
           if (!row.ok) {
             std::fprintf(stderr, "%s: %llu errors (%s), %llu msgs\n", b.c_str(),

@@ -1,8 +1,24 @@
 // percore: serve built-in apps and benchmark TCP backends.
+#include <sys/resource.h>
+
 #include <cstdio>
 #include <cstring>
 
 #include "tools/commands.h"
+
+namespace {
+
+// Like Go's runtime: a server that holds many sockets should not stop at a soft limit of 1024
+// when the hard limit allows more. Raising the hard limit is the operator's call (docs/tuning.md).
+void RaiseOpenFileLimit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   const char* usage =
@@ -13,6 +29,7 @@ int main(int argc, char** argv) {
     std::fputs(usage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
+  RaiseOpenFileLimit();
   if (std::strcmp(argv[1], "serve") == 0) return percore::tools::ServeMain(argc - 1, argv + 1);
   if (std::strcmp(argv[1], "bench") == 0) return percore::tools::BenchMain(argc - 1, argv + 1);
   std::fprintf(stderr, "percore: unknown command '%s'\n%s", argv[1], usage);
