@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks of the `percore` binary: TOML config + flag overrides, bad config values,
-# a port in use, graceful SIGTERM. Usage: test/cli_test.sh PATH/TO/percore
+# a port in use, graceful SIGTERM,
+# the bench command. Usage: test/cli_test.sh PATH/TO/percore
 # Prints one line per check and "cli: N passed, M failed"; exit status = failures.
 set -u
 bin=$1
@@ -74,6 +75,19 @@ check "an unknown key in the file is refused" [ $? -ne 0 ]
 "$bin" serve --out-low-watermark 999999999 --port "$(free_port)" >/dev/null 2>"$tmp/err5"
 check "an inconsistent config is refused" [ $? -eq 1 ]
 check "... explaining it" grep -q "out_low_watermark" "$tmp/err5"
+
+# 5. The README's main job, shortened: both backends under byte-checked load, a table.
+"$bin" bench --conns 20 --depth 4 --duration 1 --warmup 0.2 >"$tmp/bench" 2>"$tmp/bench.err"
+check "bench runs both backends and exits 0" [ $? -eq 0 ]
+check "... one result line per backend" [ "$(grep -c '^BENCH backend=' "$tmp/bench")" -eq 2 ]
+check "... with messages echoed and no errors" \
+  bash -c "! grep '^BENCH' '$tmp/bench' | grep -qv 'errors=0 ' && ! grep -q 'msgs_per_s=0 ' '$tmp/bench'"
+"$bin" bench --compare epoll,kqueue --conns 2 --depth 1 --duration 0.3 --warmup 0 \
+  >"$tmp/bench2" 2>&1
+check "an unknown backend in --compare is refused" [ $? -ne 0 ]
+check "... naming the choices" grep -q "kqueue.*epoll, io_uring, auto" "$tmp/bench2"
+"$bin" bench --conns 0 >/dev/null 2>"$tmp/bench3"
+check "a bad --conns is refused by name" grep -q -- "--conns" "$tmp/bench3"
 
 echo "cli: $pass passed, $fail failed"
 exit "$fail"

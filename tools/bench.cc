@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "reactor/config.h"
 #include "tools/commands.h"
 #include "tools/load_client.h"
 #include "tools/syscall_counter.h"
@@ -209,6 +210,12 @@ int BenchMain(int argc, char** argv) {
     app.parse(argc, argv);
     conns = ParseInts(conns_list, "--conns");
     depths = ParseInts(depth_list, "--depth");
+    for (absl::string_view b : absl::StrSplit(compare, ',', absl::SkipEmpty())) {
+      BackendKind kind;
+      if (absl::Status st = ParseBackend(std::string_view(b.data(), b.size()), &kind); !st.ok()) {
+        throw CLI::ValidationError("--compare", std::string(st.message()));
+      }
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
