@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures (once) and builds one flavour of percore into build/<flavour>.
+# Configures and builds one flavour of percore into build/<flavour>. An existing build folder
+# is reconfigured, so packages installed since (libseccomp for the tests) are picked up.
 # Usage: tools/build.sh [release|asan|tsan]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,5 +12,11 @@ case $flavour in
   tsan) opts=(-Dbuildtype=debugoptimized -Db_sanitize=thread -Dtools=false) ;;
   *) echo "unknown flavour $flavour" >&2; exit 2 ;;
 esac
-[ -f "$dir/build.ninja" ] || meson setup "$dir" "${opts[@]}" >/dev/null
-ninja -C "$dir" >/dev/null
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if [ -f "$dir/build.ninja" ]; then
+  meson setup --reconfigure "$dir" "${opts[@]}" >"$log" 2>&1 || { cat "$log"; exit 1; }
+else
+  meson setup "$dir" "${opts[@]}" >"$log" 2>&1 || { cat "$log"; exit 1; }
+fi
+ninja -C "$dir" >"$log" 2>&1 || { tail -60 "$log"; exit 1; }
