@@ -1,5 +1,6 @@
 #include "pool/buffer_pool.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -32,6 +33,7 @@ char* BufferPool::acquire() {
   if (!free_.empty()) {
     c = free_.back();
     free_.pop_back();
+    if (free_.size() < low_cached_) low_cached_ = free_.size();
   } else {
     c = static_cast<char*>(::operator new(chunk_size_, kAlign, std::nothrow));
     if (c == nullptr) {
@@ -46,11 +48,17 @@ char* BufferPool::acquire() {
 
 void BufferPool::release(char* chunk) {
   --in_use_;
-  if (free_.size() < keep_free_) {
-    free_.push_back(chunk);
-  } else {
-    ::operator delete(chunk, kAlign);
+  free_.push_back(chunk);
+}
+
+void BufferPool::trim() {
+  size_t above = free_.size() > keep_free_ ? free_.size() - keep_free_ : 0;
+  for (size_t n = std::min(low_cached_, above); n > 0; --n) {
+    ::operator delete(free_.back(), kAlign);
+    free_.pop_back();
   }
+  free_.shrink_to_fit();
+  low_cached_ = free_.size();
 }
 
 }  // namespace percore

@@ -1,6 +1,8 @@
 // BufferPool: fixed-size chunks (a power of two, 64-byte aligned) for one reactor's input
-// leftovers and output queues. Bounded by max_chunks; keeps at most keep_free released chunks
-// for reuse and returns the rest to the allocator, so an idle reactor gives memory back.
+// leftovers and output queues. Bounded by max_chunks. Released chunks are cached for reuse;
+// trim(), called about once a second by the reactor, gives back to the allocator the cached
+// chunks that were not needed since the previous trim (keeping keep_free), so a busy reactor
+// does not churn the allocator every turn and an idle one still returns its memory.
 // Owned and used by one thread.
 #pragma once
 
@@ -22,6 +24,9 @@ class BufferPool {
 
   char* acquire();  // nullptr (counted as a failure) when max_chunks are in use
   void release(char* chunk);
+  // Frees the cached chunks nobody took since the last trim, down to keep_free.
+  void trim();
+  bool has_surplus() const { return free_.size() > keep_free_; }
   size_t chunk_size() const { return chunk_size_; }
   size_t max_chunks() const { return max_chunks_; }
   Stats stats() const { return {in_use_, free_.size(), peak_, acquired_, failures_}; }
@@ -30,6 +35,7 @@ class BufferPool {
  private:
   size_t chunk_size_, max_chunks_, keep_free_;
   size_t in_use_ = 0, peak_ = 0, acquired_ = 0, failures_ = 0;
+  size_t low_cached_ = 0;  // fewest cached chunks since the last trim
   std::vector<char*> free_;
 };
 

@@ -10,6 +10,8 @@ thread_local Reactor* Reactor::current_ = nullptr;
 
 namespace {
 
+constexpr uint64_t kPoolTrimMs = 1000;
+
 uint64_t MonotonicMs() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -89,6 +91,14 @@ void Reactor::run() {
     run_tasks();
     timers_.advance(now_);
     if (turn_end_) turn_end_();
+    if (!trim_armed_ && pool_.has_surplus()) {
+      // Armed only while chunks are cached beyond the floor: an idle reactor still sleeps.
+      trim_armed_ = true;
+      timers_.add(now_ + kPoolTrimMs, [this] {
+        trim_armed_ = false;
+        pool_.trim();
+      });
+    }
     stats_.loop_turns.add();
     stats_.events.add(static_cast<uint64_t>(n));
   }

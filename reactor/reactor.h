@@ -76,6 +76,7 @@ class Reactor {
   std::atomic<bool> stop_{false};
   std::atomic<bool> has_tasks_{false};
   std::function<void()> turn_end_;
+  bool trim_armed_ = false;
   ReactorStats stats_;
   static thread_local Reactor* current_;
 };

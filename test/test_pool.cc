@@ -92,7 +92,7 @@ TEST_CASE("slab: 100,000 random operations match a model", "[pool]") {
   CHECK(Counted::alive == static_cast<int>(model.size()));
 }
 
-TEST_CASE("buffer pool: bounded, aligned, caches up to keep_free", "[pool]") {
+TEST_CASE("buffer pool: bounded, aligned, trims what an interval did not need", "[pool]") {
   BufferPool pool(4096, 8, 2);
   std::vector<char*> got;
   for (int i = 0; i < 8; ++i) {
@@ -106,8 +106,22 @@ TEST_CASE("buffer pool: bounded, aligned, caches up to keep_free", "[pool]") {
   CHECK(pool.bytes_in_use() == 8 * 4096);
   for (char* c : got) pool.release(c);
   CHECK(pool.stats().in_use == 0);
-  CHECK(pool.stats().cached == 2);  // the rest went back to the allocator
+  CHECK(pool.stats().cached == 8);  // kept for the next burst
   CHECK(pool.stats().peak_in_use == 8);
+  pool.trim();  // all 8 were in use during this interval: nothing to give back
+  CHECK(pool.stats().cached == 8);
+  // Three are used again during the next interval: those three stay, the rest goes.
+  char* a = pool.acquire();
+  char* b = pool.acquire();
+  char* c = pool.acquire();
+  pool.release(a);
+  pool.release(b);
+  pool.release(c);
+  pool.trim();
+  CHECK(pool.stats().cached == 3);
+  pool.trim();  // an idle interval: down to keep_free
+  CHECK(pool.stats().cached == 2);
+  CHECK_FALSE(pool.has_surplus());
 }
 
 TEST_CASE("ring buffer: spans chunks, exports iovecs, returns memory when empty", "[pool]") {
