@@ -14,7 +14,7 @@ check() {  # check NAME COND...
   local name=$1; shift
   if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
 }
-free_port() { echo $((20000 + RANDOM % 20000)); }
+free_port() { echo $((10000 + RANDOM % 20000)); }
 wait_listening() {  # wait_listening PORT
   for _ in $(seq 100); do
     (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0

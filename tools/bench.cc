@@ -249,7 +249,8 @@ int BenchMain(int argc, char** argv) {
 
   std::vector<std::string> backends = absl::StrSplit(compare, ',', absl::SkipEmpty());
   if (!no_pin) Pin(0, 1);  // this process (and the load threads it starts) on CPU 1
-  uint16_t next_port = static_cast<uint16_t>(20000 + ::getpid() % 20000);
+  // Below the usual ephemeral range (32768+), where the load's own sockets would collide.
+  uint16_t next_port = static_cast<uint16_t>(10000 + ::getpid() % 20000);
   for (int c : conns) {
     for (int d : depths) {
       for (const std::string& b : backends) {

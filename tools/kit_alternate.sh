@@ -18,7 +18,7 @@ PERCORE=${PERCORE:-build/release/tools/percore}
 ulimit -n "$(ulimit -Hn)"
 names=("$@") ports=() pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done' EXIT
-base=$((20000 + RANDOM % 20000))
+base=$((10000 + RANDOM % 20000))
 for i in "${!names[@]}"; do
   port=$((base + i))
   case ${names[$i]} in

@@ -53,7 +53,7 @@ stop_server() {
 field() { echo "$2" | grep -o "$1=[^ ]*" | head -1 | cut -d= -f2; }
 
 run_echo() {  # run_echo SERVER CONNS DEPTH
-  local port=$((20000 + RANDOM % 20000)) spread=1
+  local port=$((10000 + RANDOM % 20000)) spread=1
   [ "$2" -gt 5000 ] && spread=4
   start_server "$1" $port || return
   local out=/tmp/kit_compare_lg.$$
@@ -88,7 +88,7 @@ run_echo() {  # run_echo SERVER CONNS DEPTH
 }
 
 run_idle() {  # run_idle SERVER
-  local port=$((20000 + RANDOM % 20000))
+  local port=$((10000 + RANDOM % 20000))
   start_server "$1" $port || return
   sleep 0.5
   local before after log=/tmp/kit_compare_idle.$$
