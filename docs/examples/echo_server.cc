@@ -19,16 +19,16 @@ struct Echo {
 };
 
 int main() {
-  percore::Config config;           // defaults that work; see reactor/config.h
+  percore::Config config;  // defaults that work; see reactor/config.h
   config.listen = "0.0.0.0:9000";
   config.backend = percore::BackendKind::kAuto;  // io_uring if the kernel allows, else epoll
   config.idle_timeout = absl::Minutes(5);
-  Echo echo;                        // shared by all reactor threads
+  Echo echo;  // shared by all reactor threads
   percore::TcpServer server(config, echo);
   if (absl::Status s = server.start(); !s.ok()) {
     std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
     return 1;
   }
   std::puts(server.startup_note().c_str());
-  server.wait();                    // until server.shutdown() from another thread
+  server.wait();  // until server.shutdown() from another thread
 }
