@@ -1,5 +1,7 @@
 #include "net/conn_table.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -54,12 +56,16 @@ Channel* ConnTable::find(uint64_t token) {
   return &conn_at(slot)->ch_;
 }
 
-Connection* ConnTable::lookup(uint32_t slot, uint32_t gen) {
+Connection* ConnTable::slot_conn(uint32_t slot, uint32_t gen) {
   if (slot >= slab_.capacity() || !slab_.is_live(slot) || slab_.generation(slot) != gen) {
     return nullptr;
   }
-  Connection* c = conn_at(slot);
-  return (c->flags_ & kClosed) ? nullptr : c;
+  return conn_at(slot);
+}
+
+Connection* ConnTable::lookup(uint32_t slot, uint32_t gen) {
+  Connection* c = slot_conn(slot, gen);
+  return (c == nullptr || (c->flags_ & kClosed)) ? nullptr : c;
 }
 
 void ConnTable::on_accept(uint32_t, int fd) {
@@ -192,7 +198,10 @@ void ConnTable::deliver(Connection& c, std::span<const char> data) {
 
 void ConnTable::on_recv_end(Channel& ch, int err) {
   Connection& c = conn_of(ch);
-  if (c.flags_ & kClosed) return;
+  if (c.flags_ & kClosed) {
+    if (c.flags_ & kLinger) end_linger(c);  // the peer closed too: nothing left to protect
+    return;
+  }
   if (err != 0) {
     close_now(c, (err == ECONNRESET || err == EPIPE) ? CloseReason::kReset : CloseReason::kError,
               false);
@@ -339,7 +348,46 @@ void ConnTable::close_now(Connection& c, CloseReason reason, bool reset) {
   st.closed[static_cast<size_t>(reason)].add();
   if (reason == CloseReason::kIdleTimeout) st.evictions.add();
   h_.on_close(c, reason);
-  if (reset && c.ch_.fd >= 0) SetLingerZero(c.ch_.fd);
+  if (reset) {
+    if (c.ch_.fd >= 0) SetLingerZero(c.ch_.fd);
+  } else if (reason != CloseReason::kReset && reason != CloseReason::kError && start_linger(c)) {
+    return;
+  }
+  r_.backend().close(c.ch_);
+  closing_.push_back(c.ch_.slot);
+}
+
+// close() on a socket with unread input makes the kernel send RST and drop whatever of our
+// output it still holds, so a peer that was still sending when we closed (a kicked client's
+// heartbeat, a pipelined request) would lose the tail of its last reply. Instead: FIN, then
+// read and discard until the peer closes or linger_timeout passes. Only when the peer has not
+// yet acknowledged all our output; otherwise a reset costs it nothing.
+bool ConnTable::start_linger(Connection& c) {
+  if (cfg_.linger_timeout <= absl::ZeroDuration() || (c.flags_ & kPeerEof) || c.ch_.fd < 0 ||
+      !c.ch_.out.empty()) {
+    return false;
+  }
+  int unacked = 0;
+  if (::ioctl(c.ch_.fd, SIOCOUTQ, &unacked) != 0 || unacked <= 0) return false;
+  if (!(c.flags_ & kShutWr)) ::shutdown(c.ch_.fd, SHUT_WR);
+  c.flags_ |= kLinger;
+  ++lingering_;
+  r_.stats().lingered.add();
+  r_.stats().lingering.add();
+  r_.backend().resume_recv(c.ch_);
+  c.timer_ = r_.timers().add(r_.now_ms() + Ms(cfg_.linger_timeout), &ConnTable::on_timer, this,
+                             uint64_t{c.ch_.slot} | (uint64_t{c.ch_.gen} << 32));
+  return true;
+}
+
+void ConnTable::end_linger(Connection& c) {
+  c.flags_ &= ~kLinger;
+  --lingering_;
+  r_.stats().lingering.sub();
+  if (c.timer_ != TimerWheel::kNoTimer) {
+    r_.timers().cancel(c.timer_);
+    c.timer_ = TimerWheel::kNoTimer;
+  }
   r_.backend().close(c.ch_);
   closing_.push_back(c.ch_.slot);
 }
@@ -376,10 +424,14 @@ void ConnTable::arm_timer(Connection& c) {
 
 void ConnTable::on_timer(void* ctx, uint64_t arg) {
   auto* t = static_cast<ConnTable*>(ctx);
-  Connection* c = t->lookup(static_cast<uint32_t>(arg), static_cast<uint32_t>(arg >> 32));
+  Connection* c = t->slot_conn(static_cast<uint32_t>(arg), static_cast<uint32_t>(arg >> 32));
   if (c == nullptr) return;
   c->timer_ = TimerWheel::kNoTimer;
-  t->check_timer(*c);
+  if (c->flags_ & kLinger) {
+    t->end_linger(*c);
+  } else if (!(c->flags_ & kClosed)) {
+    t->check_timer(*c);
+  }
 }
 
 void ConnTable::check_timer(Connection& c) {
@@ -459,7 +511,7 @@ void ConnTable::turn_end() {
     closing_keep_.clear();
   }
   r_.stats().pool_chunks_in_use.set(r_.pool().stats().in_use);
-  if (shutting_down_ && open_ == 0 && closing_.empty()) r_.stop();
+  if (shutting_down_ && open_ == 0 && lingering_ == 0 && closing_.empty()) r_.stop();
 }
 
 void ConnTable::begin_shutdown() {
@@ -471,17 +523,25 @@ void ConnTable::begin_shutdown() {
     h_.on_shutdown(c);
     if (!(c.flags_ & kClosed)) close(c, CloseMode::kGraceful, CloseReason::kShutdown);
   });
-  if (open_ > 0 && cfg_.drain_timeout > absl::ZeroDuration()) {
-    drain_timer_ = r_.timers().add(r_.now_ms() + Ms(cfg_.drain_timeout), [this] {
-      for_each_live([&](Connection& c) { close_now(c, CloseReason::kShutdown, true); });
-    });
-  } else if (open_ > 0) {
-    for_each_live([&](Connection& c) { close_now(c, CloseReason::kShutdown, true); });
+  if (open_ + lingering_ > 0 && cfg_.drain_timeout > absl::ZeroDuration()) {
+    drain_timer_ = r_.timers().add(r_.now_ms() + Ms(cfg_.drain_timeout), [this] { reset_all(); });
+  } else if (open_ + lingering_ > 0) {
+    reset_all();
   }
 }
 
+void ConnTable::reset_all() {
+  for_each_live([&](Connection& c) {
+    if (c.flags_ & kLinger) {
+      end_linger(c);
+    } else {
+      close_now(c, CloseReason::kShutdown, true);
+    }
+  });
+}
+
 void ConnTable::close_all() {
-  for_each_live([&](Connection& c) { close_now(c, CloseReason::kShutdown, true); });
+  reset_all();
   turn_end();
 }
 

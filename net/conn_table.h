@@ -73,6 +73,10 @@ class ConnTable final : public IoSink {
   void peer_shutdown(Connection& c);
   void mark_dirty(Connection& c);
   void close_now(Connection& c, CloseReason reason, bool reset);
+  bool start_linger(Connection& c);
+  void end_linger(Connection& c);
+  void reset_all();  // the end of a shutdown: reset what is open, stop lingering
+  Connection* slot_conn(uint32_t slot, uint32_t gen);  // live slot, closed or not
   void release(uint32_t slot);
   void arm_timer(Connection& c);
   static void on_timer(void* ctx, uint64_t arg);
@@ -86,6 +90,7 @@ class ConnTable final : public IoSink {
   ServerShared& shared_;
   SlabStorage slab_;
   size_t open_ = 0;
+  size_t lingering_ = 0;  // closed (on_close ran) but still reading until the peer's FIN
   std::vector<uint32_t> dirty_, dirty_swap_;
   std::vector<uint32_t> redeliver_, redeliver_swap_;
   std::vector<uint32_t> closing_, closing_keep_;

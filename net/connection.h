@@ -33,6 +33,7 @@ inline constexpr uint16_t kDirty = 32;       // on the flush list
 inline constexpr uint16_t kAboveHigh = 64;   // above the high watermark: on_drain owed
 inline constexpr uint16_t kPeerEof = 128;    // peer sent FIN
 inline constexpr uint16_t kRedeliver = 256;  // kept input to hand over after resume
+inline constexpr uint16_t kLinger = 512;     // closed, FIN sent, reading until the peer closes
 inline constexpr uint16_t kNoMoreOutput = kClosed | kClosing | kWantShutWr | kShutWr;
 }  // namespace conn_flags
 

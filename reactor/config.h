@@ -36,6 +36,10 @@ struct Config {
   absl::Duration idle_timeout = absl::ZeroDuration();
   absl::Duration write_timeout = absl::Seconds(30);  // output pending with no progress
   absl::Duration drain_timeout = absl::Seconds(5);   // graceful shutdown bound
+  // After a graceful close whose output the peer has not yet acknowledged: send FIN and keep
+  // reading (discarding) until the peer closes or this passes, so input that arrives late does
+  // not make the kernel answer with RST and drop the tail of our output.
+  absl::Duration linger_timeout = absl::Seconds(2);
 
   // Output flow control, per connection.
   uint32_t out_high_watermark = 256 * 1024;  // send() reports backpressure above this

@@ -48,6 +48,8 @@ void StatsSnapshot::add(const ReactorStats& s) {
   tasks += s.tasks.get();
   stale_handles += s.stale_handles.get();
   posts_dropped += s.posts_dropped.get();
+  lingered += s.lingered.get();
+  lingering += s.lingering.get();
   pool_chunks_in_use += s.pool_chunks_in_use.get();
   pool_failures += s.pool_failures.get();
   for (size_t i = 0; i < closed.size(); ++i) closed[i] += s.closed[i].get();
@@ -73,10 +75,11 @@ std::string StatsSnapshot::ToLine() const {
   }
   return absl::StrFormat(
       "open=%d (%s) accepted=%d rejected=%d accept_errors=%d in=%dB out=%dB backpressure=%d "
-      "evictions=%d turns=%d events/turn=%.2f stale_handles=%d chunks=%d closed=%d%s",
+      "evictions=%d lingering=%d turns=%d events/turn=%.2f stale_handles=%d chunks=%d "
+      "closed=%d%s",
       open, per, accepted, rejected_max_conns, accept_errors, bytes_in, bytes_out, backpressure,
-      evictions, loop_turns, loop_turns ? double(events) / double(loop_turns) : 0.0, stale_handles,
-      pool_chunks_in_use, closed_total(), reasons);
+      evictions, lingering, loop_turns, loop_turns ? double(events) / double(loop_turns) : 0.0,
+      stale_handles, pool_chunks_in_use, closed_total(), reasons);
 }
 
 std::string StatsSnapshot::ToPrometheus() const {
@@ -92,6 +95,8 @@ std::string StatsSnapshot::ToPrometheus() const {
   metric("bytes_out_total", "counter", bytes_out);
   metric("backpressure_events_total", "counter", backpressure);
   metric("evictions_total", "counter", evictions);
+  metric("lingering_closes_total", "counter", lingered);
+  metric("connections_lingering", "gauge", lingering);
   metric("loop_turns_total", "counter", loop_turns);
   metric("events_total", "counter", events);
   metric("stale_handles_total", "counter", stale_handles);

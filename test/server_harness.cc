@@ -97,7 +97,7 @@ std::string RecvExactly(int fd, size_t n, int timeout_ms) {
   return out;
 }
 
-std::string RecvAll(int fd, int timeout_ms, bool* closed) {
+std::string RecvAll(int fd, int timeout_ms, bool* closed, bool* reset) {
   std::string out;
   char buf[65536];
   uint64_t deadline = NowMs() + static_cast<uint64_t>(timeout_ms);
@@ -109,6 +109,7 @@ std::string RecvAll(int fd, int timeout_ms, bool* closed) {
       continue;
     }
     if (closed) *closed = (r == 0 || r == -1);
+    if (reset) *reset = (r == -1);
     return out;
   }
 }

@@ -19,8 +19,9 @@ Fd Connect(uint16_t port, int rcvbuf = 0);
 bool SendAll(int fd, std::string_view data);
 // Reads exactly n bytes, or fewer if the peer closed or timeout_ms passed.
 std::string RecvExactly(int fd, size_t n, int timeout_ms = 5000);
-// Reads until EOF/reset or timeout; *closed tells whether EOF (or reset) was seen.
-std::string RecvAll(int fd, int timeout_ms, bool* closed = nullptr);
+// Reads until EOF/reset or timeout; *closed tells whether EOF (or reset) was seen, *reset
+// whether it was a reset or another error.
+std::string RecvAll(int fd, int timeout_ms, bool* closed = nullptr, bool* reset = nullptr);
 // True if the peer closed (EOF or reset) within timeout_ms; discards data.
 bool WaitClosed(int fd, int timeout_ms);
 std::string RandomBytes(size_t n, uint32_t seed);

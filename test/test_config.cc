@@ -22,6 +22,9 @@ TEST_CASE("bad config values are refused with a clear message", "[config]") {
   c = Config();
   c.out_cap = c.out_high_watermark - 1;
   CHECK(!c.Validate().ok());
+  c = Config();
+  c.linger_timeout = absl::Milliseconds(-1);
+  CHECK(c.Validate().message().find("timeouts") != std::string_view::npos);
   BackendKind k;
   CHECK(ParseBackend("io_uring", &k).ok());
   CHECK(k == BackendKind::kIoUring);

@@ -52,6 +52,17 @@ struct Recorder {
   }
 };
 
+// Answers "bye" with a 1 MiB farewell and a graceful close: a server kicking a client.
+struct Kicker {
+  size_t on_data(Connection& c, std::span<const char> in) {
+    if (std::string_view(in.data(), in.size()).starts_with("bye")) {
+      c.send(std::string(1 << 20, 'K'));
+      c.close();
+    }
+    return in.size();
+  }
+};
+
 // Closes from inside each callback, chosen by the first byte it receives.
 struct Closer {
   std::atomic<int> closes{0};
@@ -108,6 +119,57 @@ TEST_CASE("graceful shutdown delivers all data in flight", "[lifecycle]") {
   CHECK(s.open == 0);
   CHECK(s.closed[size_t(CloseReason::kShutdown)] == 4);
   CHECK(rec.closes == 4);
+}
+
+// The peer keeps sending after the server closed (a heartbeat, a pipelined request). Without a
+// lingering close the unread bytes make the kernel reset the connection and drop the part of
+// the farewell it still holds; with it, the peer gets all of it and then EOF.
+TEST_CASE("a graceful close lingers: late input does not reset the last reply", "[lifecycle]") {
+  Kicker kicker;
+  Config cfg = test::TestConfig();
+  TcpServer server(cfg, kicker);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port(), 8192);  // a small window: most of the farewell waits
+  REQUIRE(SendAll(fd.get(), "bye"));
+  REQUIRE(test::Eventually([&] { return server.stats().bytes_in == 3; }));
+  test::SleepMs(20);
+  REQUIRE(SendAll(fd.get(), std::string(4096, 'x')));  // arrives after the close
+  test::SleepMs(20);
+  bool closed = false, reset = false;
+  std::string got = test::RecvAll(fd.get(), 10000, &closed, &reset);
+  CHECK(got.size() == (1u << 20));
+  CHECK(got.find_first_not_of('K') == std::string::npos);
+  CHECK(closed);
+  CHECK(!reset);
+  fd.reset();  // the peer's close ends the linger
+  CHECK(test::Eventually([&] { return server.stats().lingering == 0; }));
+  StatsSnapshot s = server.stats();
+  CHECK(s.lingered == 1);
+  CHECK(s.closed[size_t(CloseReason::kLocal)] == 1);
+  CHECK(s.open == 0);
+}
+
+TEST_CASE("a lingering close is bounded by linger_timeout", "[lifecycle]") {
+  Kicker kicker;
+  Config cfg = test::TestConfig();
+  cfg.linger_timeout = absl::Milliseconds(100);
+  TcpServer server(cfg, kicker);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port(), 8192);
+  REQUIRE(SendAll(fd.get(), "bye"));
+  REQUIRE(test::Eventually([&] { return server.stats().bytes_in == 3; }));
+  test::SleepMs(20);
+  std::string got = test::RecvExactly(fd.get(), 1 << 20);
+  CHECK(got.size() == (1u << 20));
+  // The peer neither closes nor stops sending: the server lets go once linger_timeout passed,
+  // and the peer's next bytes meet a closed socket.
+  REQUIRE(test::Eventually([&] { return server.stats().lingered == 1; }));
+  CHECK(test::Eventually([&] {
+    SendAll(fd.get(), "ping");
+    return server.stats().lingering == 0;
+  }));
+  CHECK(test::Eventually([&] { return !SendAll(fd.get(), "ping"); }));
+  CHECK(server.stats().open == 0);
 }
 
 TEST_CASE("graceful shutdown resets what does not drain in time", "[lifecycle]") {

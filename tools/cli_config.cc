@@ -57,6 +57,9 @@ void AddConfigOptions(CLI::App& app, Config& c) {
   AddDuration(app, "--write-timeout", &c.write_timeout,
               "close a peer whose pending output makes no progress this long (0 = off)");
   AddDuration(app, "--drain-timeout", &c.drain_timeout, "graceful shutdown bound");
+  AddDuration(app, "--linger-timeout", &c.linger_timeout,
+              "after a graceful close, read and discard until the peer closes, at most this long "
+              "(0 = close at once)");
   app.add_option("--out-high-watermark", c.out_high_watermark, "send() reports backpressure above")
       ->capture_default_str();
   app.add_option("--out-low-watermark", c.out_low_watermark, "on_drain() below")
