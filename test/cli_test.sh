@@ -77,9 +77,11 @@ check "an inconsistent config is refused" [ $? -eq 1 ]
 check "... explaining it" grep -q "out_low_watermark" "$tmp/err5"
 
 # 5. The README's main job, shortened: both backends under byte-checked load, a table.
-"$bin" bench --conns 20 --depth 4 --duration 1 --warmup 0.2 >"$tmp/bench" 2>"$tmp/bench.err"
+"$bin" bench --conns 20 --depth 4 --duration 0.5 --warmup 0.2 --rounds 3 >"$tmp/bench" \
+  2>"$tmp/bench.err"
 check "bench runs both backends and exits 0" [ $? -eq 0 ]
 check "... one result line per backend" [ "$(grep -c '^BENCH backend=' "$tmp/bench")" -eq 2 ]
+check "... the first backend is the ratios' baseline" grep -q '^BENCH backend=epoll .* ratio=1.000 ' "$tmp/bench"
 check "... with messages echoed and no errors" \
   bash -c "! grep '^BENCH' '$tmp/bench' | grep -qv 'errors=0 ' && ! grep -q 'msgs_per_s=0 ' '$tmp/bench'"
 "$bin" bench --compare epoll,kqueue --conns 2 --depth 1 --duration 0.3 --warmup 0 \

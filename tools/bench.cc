@@ -1,13 +1,17 @@
 // `percore bench`: drives echo servers over loopback with the byte-checking load client and
-// prints a side-by-side table. With --compare it starts `percore serve` once per backend and
-// case (server pinned to CPU 0, load to CPU 1), measures the server's CPU per message from
-// /proc, and with --idle its RSS per idle connection; with --port it drives a running server.
+// prints a side-by-side table. With --compare it starts one `percore serve` per backend, side
+// by side (servers pinned to CPU 0, load to CPU 1), and alternates short runs between them
+// (A B A B ...): on a noisy machine a ratio within one round is far steadier than two runs
+// seconds apart. It reports per backend the median round, the median of the per-round ratios
+// to the first backend, the server's CPU per message from /proc, and with --idle its RSS per
+// idle connection; with --port it drives a running server.
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -29,6 +33,7 @@ struct Row {
   int conns = 0, depth = 0;
   std::string unavailable;  // why the server did not start
   LoadResult r;
+  double ratio = 0;  // median of the per-round ratios to the case's first backend; 0: compute
   double server_us_per_msg = 0;
   double syscalls_per_msg = -1;  // -1: could not count here
   long idle_bytes_per_conn = -1;
@@ -158,13 +163,13 @@ void PrintTable(const std::vector<Row>& rows, size_t size, bool idle) {
         base == 0 ||
         (&row != &rows[0] && (row.conns != (&row - 1)->conns || row.depth != (&row - 1)->depth));
     if (first_of_case) base = row.r.msgs_per_s;
+    double ratio = row.ratio > 0 ? row.ratio : (base > 0 ? row.r.msgs_per_s / base : 0.0);
     std::string sys =
         row.syscalls_per_msg < 0 ? "-" : absl::StrFormat("%.3f", row.syscalls_per_msg);
     std::printf("%-9s %6d %5zu %5d %12.0f %8.1f %9.1f %9.1f %9.1f %10.2f %8s %6.2f %6llu",
                 row.backend.c_str(), row.conns, size, row.depth, row.r.msgs_per_s, row.r.mb_per_s,
                 row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg, sys.c_str(),
-                base > 0 ? row.r.msgs_per_s / base : 0.0,
-                static_cast<unsigned long long>(row.r.errors));
+                ratio, static_cast<unsigned long long>(row.r.errors));
     if (idle) std::printf("  %12ld", row.idle_bytes_per_conn);
     std::printf("\n");
   }
@@ -172,12 +177,44 @@ void PrintTable(const std::vector<Row>& rows, size_t size, bool idle) {
     if (!row.unavailable.empty()) continue;
     std::printf(
         "BENCH backend=%s conns=%d size=%zu depth=%d msgs_per_s=%.0f mb_per_s=%.2f p50_us=%.1f "
-        "p99_us=%.1f p999_us=%.1f server_us_per_msg=%.3f syscalls_per_msg=%.3f errors=%llu "
-        "idle_bytes_per_conn=%ld\n",
+        "p99_us=%.1f p999_us=%.1f server_us_per_msg=%.3f syscalls_per_msg=%.3f ratio=%.3f "
+        "errors=%llu idle_bytes_per_conn=%ld\n",
         row.backend.c_str(), row.conns, size, row.depth, row.r.msgs_per_s, row.r.mb_per_s,
         row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg, row.syscalls_per_msg,
-        static_cast<unsigned long long>(row.r.errors), row.idle_bytes_per_conn);
+        row.ratio, static_cast<unsigned long long>(row.r.errors), row.idle_bytes_per_conn);
   }
+}
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+// One backend's rounds as one row: the median round's figures, medians of the per-message
+// costs, the median per-round ratio to `base` (the case's first backend), errors summed.
+Row Combine(const std::vector<Row>& runs, const std::vector<Row>& base) {
+  std::vector<const Row*> by_rate;
+  for (const Row& run : runs) by_rate.push_back(&run);
+  std::sort(by_rate.begin(), by_rate.end(),
+            [](const Row* a, const Row* b) { return a->r.msgs_per_s < b->r.msgs_per_s; });
+  Row row = *by_rate[by_rate.size() / 2];
+  std::vector<double> cpu, calls, ratios;
+  row.ok = true;
+  row.r.errors = 0;
+  for (size_t k = 0; k < runs.size(); ++k) {
+    cpu.push_back(runs[k].server_us_per_msg);
+    calls.push_back(runs[k].syscalls_per_msg);
+    if (k < base.size() && base[k].r.msgs_per_s > 0) {
+      ratios.push_back(runs[k].r.msgs_per_s / base[k].r.msgs_per_s);
+    }
+    row.ok &= runs[k].ok;
+    row.r.errors += runs[k].r.errors;
+  }
+  row.server_us_per_msg = Median(cpu);
+  row.syscalls_per_msg = Median(calls);  // -1 in every round when not counted
+  row.ratio = Median(ratios);
+  return row;
 }
 
 }  // namespace
@@ -187,7 +224,9 @@ int BenchMain(int argc, char** argv) {
   LoadOptions opt;
   int port = 0;
   std::string compare = "epoll,io_uring", conns_list = "50", depth_list = "32";
-  int server_threads = 1, idle = 0;
+  int server_threads = 1, idle = 0, rounds = 5;
+  opt.warmup_s = 0.3;  // per round: the servers stay up, so only the connections warm up
+  opt.duration_s = 1;
   bool no_pin = false;
   app.add_option("--port", port, "drive a running server instead of starting ones")
       ->check(CLI::Range(1, 65535));
@@ -198,8 +237,13 @@ int BenchMain(int argc, char** argv) {
   app.add_option("--depth", depth_list, "messages in flight per connection (comma list)")
       ->capture_default_str();
   app.add_option("--size", opt.size, "message bytes")->capture_default_str();
-  app.add_option("--duration", opt.duration_s, "measured seconds")->capture_default_str();
-  app.add_option("--warmup", opt.warmup_s, "unmeasured seconds first")->capture_default_str();
+  app.add_option("--duration", opt.duration_s, "measured seconds (per round with --compare)")
+      ->capture_default_str();
+  app.add_option("--warmup", opt.warmup_s, "unmeasured seconds first (per round)")
+      ->capture_default_str();
+  app.add_option("--rounds", rounds, "alternating rounds per backend (--compare); medians")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   app.add_option("--client-threads", opt.threads, "load threads")->capture_default_str();
   app.add_option("--server-threads", server_threads, "reactors per server")->capture_default_str();
   app.add_option("--spread", opt.spread, "source addresses 127.0.0.1..N")->capture_default_str();
@@ -253,64 +297,99 @@ int BenchMain(int argc, char** argv) {
   uint16_t next_port = static_cast<uint16_t>(10000 + ::getpid() % 20000);
   for (int c : conns) {
     for (int d : depths) {
+      opt.conns = c;
+      opt.depth = d;
+      // Every backend's server runs side by side; each is idle while another is driven.
+      struct Contender {
+        std::string backend;
+        Server srv;
+        uint16_t port = 0;
+        std::optional<SyscallCounter> calls;
+        std::string unavailable;
+        std::vector<Row> runs;
+      };
+      std::vector<Contender> cs;
       for (const std::string& b : backends) {
-        Row row;
-        row.backend = b;
-        row.conns = c;
-        row.depth = d;
-        opt.port = next_port++;
-        opt.conns = c;
-        opt.depth = d;
-        Server srv = Server::Start(b, server_threads, opt.port, !no_pin);
-        std::string why;
-        if (!srv.WaitReady(opt, &why)) {
-          row.unavailable = why;
-          srv.Stop();
-          rows.push_back(row);
-          std::fprintf(stderr, "%s: unavailable: %s\n", b.c_str(), why.c_str());
+        Contender& k = cs.emplace_back();
+        k.backend = b;
+        k.port = next_port++;
+        k.srv = Server::Start(b, server_threads, k.port, !no_pin);
+        LoadOptions probe = opt;
+        probe.port = k.port;
+        if (!k.srv.WaitReady(probe, &k.unavailable)) {
+          k.srv.Stop();
+          std::fprintf(stderr, "%s: unavailable: %s\n", b.c_str(), k.unavailable.c_str());
           continue;
         }
         std::string no_count;
-        std::optional<SyscallCounter> calls = SyscallCounter::Open(srv.pid(), &no_count);
-        if (!calls && !warned_syscalls) {
+        k.calls = SyscallCounter::Open(k.srv.pid(), &no_count);
+        if (!k.calls && !warned_syscalls) {
           std::fprintf(stderr, "bench: no syscall counts: %s\n", no_count.c_str());
           warned_syscalls = true;
         }
-        double cpu0 = CpuUs(srv.pid());
-        uint64_t calls0 = calls ? calls->read() : 0;
-        auto r = RunEchoLoad(opt);
-        double cpu1 = CpuUs(srv.pid());
-        uint64_t calls1 = calls ? calls->read() : 0;
-        if (!r.ok()) {
-          row.unavailable = std::string(r.status().message());
-          all_ok = false;
-        } else {
+      }
+      for (int round = 0; round < rounds; ++round) {
+        for (Contender& k : cs) {
+          if (!k.unavailable.empty()) continue;
+          Row row;
+          row.backend = k.backend;
+          row.conns = c;
+          row.depth = d;
+          LoadOptions o = opt;
+          o.port = k.port;
+          double cpu0 = CpuUs(k.srv.pid());
+          uint64_t calls0 = k.calls ? k.calls->read() : 0;
+          auto r = RunEchoLoad(o);
+          double cpu1 = CpuUs(k.srv.pid());
+          uint64_t calls1 = k.calls ? k.calls->read() : 0;
+          if (!r.ok()) {
+            k.unavailable = std::string(r.status().message());
+            all_ok = false;
+            continue;
+          }
           row.r = *r;
           // CPU over warm-up + measured window, per message of the measured window scaled up.
-          double total_s = opt.warmup_s + opt.duration_s;
-          double share = opt.duration_s / total_s;
+          double share = o.duration_s / (o.warmup_s + o.duration_s);
           row.server_us_per_msg =
               r->msgs ? (cpu1 - cpu0) * share / static_cast<double>(r->msgs) : 0;
-          if (calls && r->msgs) {
+          if (k.calls && r->msgs) {
             row.syscalls_per_msg =
                 static_cast<double>(calls1 - calls0) * share / static_cast<double>(r->msgs);
           }
           row.ok = r->errors == 0 && r->msgs > 0;
           if (!row.ok) {
-            std::fprintf(stderr, "%s: %llu errors (%s), %llu msgs\n", b.c_str(),
+            std::fprintf(stderr, "%s: %llu errors (%s), %llu msgs\n", k.backend.c_str(),
                          static_cast<unsigned long long>(r->errors), r->first_error.c_str(),
                          static_cast<unsigned long long>(r->msgs));
           }
+          k.runs.push_back(row);
         }
+      }
+      const std::vector<Row>* base = nullptr;
+      for (Contender& k : cs) {
+        if (!k.unavailable.empty() || k.runs.empty()) {  // counted as failed where it failed
+          Row row;
+          row.backend = k.backend;
+          row.conns = c;
+          row.depth = d;
+          row.unavailable = k.unavailable.empty() ? "no run completed" : k.unavailable;
+          if (k.srv.pid() > 0) k.srv.Stop();
+          rows.push_back(row);
+          continue;
+        }
+        if (base == nullptr) base = &k.runs;
+        Row row = Combine(k.runs, *base);
         if (idle > 0 && row.ok) {
-          long before = RssKb(srv.pid());
-          auto held = OpenIdle(opt, idle);
+          LoadOptions o = opt;
+          o.port = k.port;
+          long before = RssKb(k.srv.pid());
+          auto held = OpenIdle(o, idle);
           ::usleep(500'000);
-          long after = RssKb(srv.pid());
+          long after = RssKb(k.srv.pid());
           if (held.ok()) row.idle_bytes_per_conn = (after - before) * 1024 / idle;
         }
-        if (!srv.Stop()) {
-          std::fprintf(stderr, "%s: server did not exit cleanly\n", b.c_str());
+        if (!k.srv.Stop()) {
+          std::fprintf(stderr, "%s: server did not exit cleanly\n", k.backend.c_str());
           row.ok = false;
         }
         all_ok &= row.ok;
