@@ -127,6 +127,7 @@ TEST_CASE("graceful shutdown delivers all data in flight", "[lifecycle]") {
 TEST_CASE("a graceful close lingers: late input does not reset the last reply", "[lifecycle]") {
   Kicker kicker;
   Config cfg = test::TestConfig();
+  cfg.linger_timeout = absl::Seconds(60);  // only the peer's close can end it in time
   TcpServer server(cfg, kicker);
   REQUIRE(server.start().ok());
   Fd fd = Connect(server.port(), 8192);  // a small window: most of the farewell waits
