@@ -33,7 +33,7 @@ struct Row {
   int conns = 0, depth = 0;
   std::string unavailable;  // why the server did not start
   LoadResult r;
-  double ratio = 0;  // median of the per-round ratios to the case's first backend; 0: compute
+  double ratio = -1;  // median of the per-round ratios to the case's first backend; -1: none
   double server_us_per_msg = 0;
   double syscalls_per_msg = -1;  // -1: could not count here
   long idle_bytes_per_conn = -1;
@@ -152,24 +152,19 @@ void PrintTable(const std::vector<Row>& rows, size_t size, bool idle) {
   std::printf("\n%-9s %6s %5s %5s %12s %8s %9s %9s %9s %10s %8s %6s %6s%s\n", "backend", "conns",
               "size", "depth", "msgs/s", "MB/s", "p50 us", "p99 us", "p999 us", "srv us/msg",
               "sys/msg", "ratio", "errors", idle ? "  idle B/conn" : "");
-  double base = 0;
   for (const Row& row : rows) {
     if (!row.unavailable.empty()) {
       std::printf("%-9s %6d %5zu %5d  unavailable: %s\n", row.backend.c_str(), row.conns, size,
                   row.depth, row.unavailable.c_str());
       continue;
     }
-    bool first_of_case =
-        base == 0 ||
-        (&row != &rows[0] && (row.conns != (&row - 1)->conns || row.depth != (&row - 1)->depth));
-    if (first_of_case) base = row.r.msgs_per_s;
-    double ratio = row.ratio > 0 ? row.ratio : (base > 0 ? row.r.msgs_per_s / base : 0.0);
     std::string sys =
         row.syscalls_per_msg < 0 ? "-" : absl::StrFormat("%.3f", row.syscalls_per_msg);
-    std::printf("%-9s %6d %5zu %5d %12.0f %8.1f %9.1f %9.1f %9.1f %10.2f %8s %6.2f %6llu",
+    std::string ratio = row.ratio < 0 ? "-" : absl::StrFormat("%.2f", row.ratio);
+    std::printf("%-9s %6d %5zu %5d %12.0f %8.1f %9.1f %9.1f %9.1f %10.2f %8s %6s %6llu",
                 row.backend.c_str(), row.conns, size, row.depth, row.r.msgs_per_s, row.r.mb_per_s,
                 row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg, sys.c_str(),
-                ratio, static_cast<unsigned long long>(row.r.errors));
+                ratio.c_str(), static_cast<unsigned long long>(row.r.errors));
     if (idle) std::printf("  %12ld", row.idle_bytes_per_conn);
     std::printf("\n");
   }
@@ -267,6 +262,9 @@ int BenchMain(int argc, char** argv) {
   std::vector<Row> rows;
   bool all_ok = true, warned_syscalls = false;
   if (port > 0) {  // one row per case against the given server
+    // One run per case, not rounds: keep the longer single-run defaults unless given.
+    if (app.count("--warmup") == 0) opt.warmup_s = 1;
+    if (app.count("--duration") == 0) opt.duration_s = 3;
     opt.port = static_cast<uint16_t>(port);
     for (int c : conns) {
       for (int d : depths) {
