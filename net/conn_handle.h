@@ -1,17 +1,21 @@
 // ConnHandle: names a connection from anywhere and for any time (reactor table, slot,
-// generation). Sending through it from a foreign thread posts to the owning reactor; when the
+// generation). From a foreign thread, send() and close() post to the owning reactor; once the
 // connection has closed and its slot was reused, the generation no longer matches and the
-// send does nothing (counted as stale_handles). A handle must not outlive its TcpServer.
+// call does nothing (counted as stale_handles). A handle must not outlive its TcpServer.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace percore {
 
 class ConnTable;
+enum class SendResult : uint8_t;
 
 class ConnHandle {
  public:
@@ -19,11 +23,22 @@ class ConnHandle {
   ConnHandle(ConnTable* table, uint32_t slot, uint32_t gen)
       : table_(table), slot_(slot), gen_(gen) {}
 
-  // OK when queued (or sent, on the owning thread); ResourceExhausted when the reactor's task
-  // queue is full; FailedPrecondition when found stale on the owning thread.
-  absl::Status send(std::string_view bytes) const;
-  // Graceful close (flush, then FIN). Same answers as send.
+  // Queues bytes for the connection, any thread. kOk: queued. kBackpressure: queued, but
+  // the connection's output (counting handle sends not yet applied) is above
+  // out_high_watermark: stop producing until output_bytes() falls (or on_drain). Errors,
+  // nothing queued: ResourceExhausted when the owning reactor's task queue is full or it
+  // already holds handle_queue_bytes of handle sends; FailedPrecondition when the handle is
+  // known stale or (on the owning thread) the connection is closing. Copies the bytes.
+  absl::StatusOr<SendResult> send(std::string_view bytes) const;
+  // The same, taking the string without a copy; a refused string is consumed too.
+  template <class S>
+  requires std::same_as<S, std::string> absl::StatusOr<SendResult> send(S&& bytes)
+  const { return send_owned(std::move(bytes)); }
+  // Graceful close (flush, then FIN). Same errors as send.
   absl::Status close() const;
+  // Any thread: bytes queued for the connection and not yet taken by the kernel, counting
+  // handle sends not yet applied; 0 once the connection closed. A drained connection reads 0.
+  size_t output_bytes() const;
 
   bool valid() const { return table_ != nullptr; }
   uint32_t slot() const { return slot_; }
@@ -32,6 +47,8 @@ class ConnHandle {
   bool operator==(const ConnHandle&) const = default;
 
  private:
+  absl::StatusOr<SendResult> send_owned(std::string&& bytes) const;
+
   ConnTable* table_ = nullptr;
   uint32_t slot_ = 0;
   uint32_t gen_ = 0;

@@ -2,6 +2,24 @@
 // ConnState per slot), receives the backend's completions (IoSink), applies flow control,
 // timeouts and limits, and calls the handler. Lives on, and is used only by, its reactor's
 // thread; other threads reach it through Reactor::post (ConnHandle does that).
+//
+// Its code is split by job: conn_table.cc (slots, lookups, the end of a loop turn),
+// conn_accept.cc (accept, hand-off, adopt), conn_input.cc (input, pause/resume, kept input
+// and its redelivery, the peer's FIN), conn_output.cc (send, flush, handle sends),
+// conn_close.cc (the lifecycle: close modes, half-close, linger, shutdown) and
+// conn_timeouts.cc (idle, write and linger timers).
+//
+// The end of a loop turn (turn_end) runs three phases, after the backend's events, the posted
+// tasks and the due timers of that turn:
+//   1. redeliver: input kept while paused goes to handlers that resumed (on_data, then a kept
+//      FIN: on_peer_shutdown or close). May add to the flush and release lists.
+//   2. flush: one backend flush per connection that queued output. Under epoll the kernel's
+//      answer comes back at once (on_sent -> on_drain, which may resume: back to phase 1;
+//      send: phase 2 again; close: release list).
+//   3. release: slots of closed connections whose kernel operations ended are freed and
+//      their ConnState destroyed; a destructor may close or send to other connections.
+// Each phase runs until its list is empty, and the three repeat until none was re-fed, so
+// nothing queued during the turn waits for an unrelated event.
 #pragma once
 
 #include <atomic>
@@ -10,8 +28,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "net/connection.h"
 #include "net/handler.h"
+#include "net/output_gauges.h"
 #include "pool/slab.h"
 #include "reactor/backend.h"
 #include "reactor/reactor.h"
@@ -20,9 +40,10 @@ namespace percore {
 
 class ConnTable;
 
-// What the tables of one server share: the global connection count and the hand-off targets.
+// What the tables of one server share: the count of fds held by connections (open or
+// lingering, for max_connections) and the hand-off targets.
 struct ServerShared {
-  std::atomic<uint32_t> open_total{0};
+  std::atomic<uint32_t> fds_total{0};
   std::atomic<uint32_t> next_rr{0};
   std::vector<ConnTable*> tables;  // indexed by reactor; written before the loops start
 };
@@ -51,9 +72,11 @@ class ConnTable final : public IoSink {
   void shutdown_write(Connection& c);
   void pause(Connection& c);
   void resume(Connection& c);
-  Connection* lookup(uint32_t slot, uint32_t gen);
-  absl::Status handle_send(uint32_t slot, uint32_t gen, std::string_view bytes);
+  Connection* lookup(uint32_t slot, uint32_t gen);  // open (not closed) connections only
+  // ConnHandle's side: any thread.
+  absl::StatusOr<SendResult> handle_send(uint32_t slot, uint32_t gen, std::string&& bytes);
   absl::Status handle_close(uint32_t slot, uint32_t gen);
+  size_t handle_output_bytes(uint32_t slot, uint32_t gen) const;
 
   // IoSink.
   Channel* find(uint64_t token) override;
@@ -68,32 +91,63 @@ class ConnTable final : public IoSink {
   Connection* conn_at(uint32_t slot) { return static_cast<Connection*>(slab_.at(slot)); }
   void* state_of(Connection& c) { return reinterpret_cast<char*>(&c) + kConnStateOffset; }
   uint32_t now32() const { return static_cast<uint32_t>(r_.now_ms()); }
+  static bool is_open(const Connection& c) { return c.lifecycle_ < Lifecycle::kClosing; }
+  static bool reads(const Connection& c) {
+    return c.lifecycle_ == Lifecycle::kOpen || c.lifecycle_ == Lifecycle::kShutPending ||
+           c.lifecycle_ == Lifecycle::kWriteShut;
+  }
+  static bool writes(const Connection& c) {
+    return c.lifecycle_ == Lifecycle::kOpen || c.lifecycle_ == Lifecycle::kPeerShut;
+  }
 
+  // conn_accept.cc
+  ConnTable* hand_off_target();
+  // conn_input.cc
   void deliver(Connection& c, std::span<const char> data);
-  void peer_shutdown(Connection& c);
+  bool keep_input(Connection& c, std::span<const char> data);
+  void redeliver(Connection& c);
+  void queue_redelivery(Connection& c);
+  void peer_fin(Connection& c);
+  // conn_output.cc
   void mark_dirty(Connection& c);
+  void publish_output(Connection& c);
+  absl::Status apply_handle_send(uint32_t slot, uint32_t gen, std::string_view bytes);
+  // conn_close.cc
+  void output_drained(Connection& c);
+  void send_fin(Connection& c);
   void close_now(Connection& c, CloseReason reason, bool reset);
   bool start_linger(Connection& c);
-  void end_linger(Connection& c);
-  void reset_all();  // the end of a shutdown: reset what is open, stop lingering
-  Connection* slot_conn(uint32_t slot, uint32_t gen);  // live slot, closed or not
-  void release(uint32_t slot);
+  void finish(Connection& c);  // -> kClosed: the fd goes, the slot waits for release
+  void reset_all();            // the end of a shutdown: reset what is open, stop lingering
+  // conn_timeouts.cc
   void arm_timer(Connection& c);
+  void cancel_timer(Connection& c);
   static void on_timer(void* ctx, uint64_t arg);
   void check_timer(Connection& c);
+  // conn_table.cc
+  Connection* slot_conn(uint32_t slot, uint32_t gen);  // live slot, closed or not
+  void release(uint32_t slot);
+  bool release_closed();  // phase 3; true when anything was released
   template <class Fn>
-  void for_each_live(Fn fn);
+  void for_each_live(Fn fn) {
+    for (uint32_t slot = 0; slot < slab_.capacity(); ++slot) {
+      if (slab_.is_live(slot)) fn(*conn_at(slot));
+    }
+  }
 
   Reactor& r_;
   const Config& cfg_;
   HandlerOps& h_;
   ServerShared& shared_;
   SlabStorage slab_;
+  OutputGauges gauges_;
   size_t open_ = 0;
   size_t lingering_ = 0;  // closed (on_close ran) but still reading until the peer's FIN
+  std::atomic<uint32_t> incoming_{0};      // hand-offs posted to this table, not yet adopted
+  std::atomic<uint64_t> handle_bytes_{0};  // handle sends posted here, not yet applied
   std::vector<uint32_t> dirty_, dirty_swap_;
   std::vector<uint32_t> redeliver_, redeliver_swap_;
-  std::vector<uint32_t> closing_, closing_keep_;
+  std::vector<uint32_t> closing_, closing_swap_;
   std::vector<uint32_t> listener_ids_;
   bool shutting_down_ = false;
   TimerWheel::TimerId drain_timer_ = TimerWheel::kNoTimer;

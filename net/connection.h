@@ -1,8 +1,14 @@
 // Connection: one accepted stream socket, living in its reactor's slab slot with the
 // handler's ConnState right after it. Owned by its reactor (net/ConnTable) and touched only on
 // that reactor's thread. A Connection& is valid only inside the callback that received it;
-// keep a ConnHandle beyond that. Kept small (see the static_assert): idle connections are
-// most of a long-connection server's memory.
+// keep a ConnHandle beyond that. Kept small (see the static_assert in conn_table.cc): idle
+// connections are most of a long-connection server's memory.
+//
+// What a callback may do with the Connection it received (all of it, in any callback):
+// send(), close() in either mode, shutdown_write(), pause_reading(), resume_reading(); and
+// use any ConnHandle. Nothing a callback does calls another callback of the same connection
+// re-entrantly, except close(): on_close runs inside the close() call that ends the
+// connection (so a handler must not touch its ConnState after calling close()).
 #pragma once
 
 #include <concepts>
@@ -22,20 +28,29 @@ namespace percore {
 class ConnTable;
 class Reactor;
 
-// Connection::flags_ bits (shared by Connection and ConnTable).
-namespace conn_flags {
-inline constexpr uint16_t kClosed = 1;       // on_close ran; waiting for release
-inline constexpr uint16_t kClosing = 2;      // graceful close: flushing, then close
-inline constexpr uint16_t kWantShutWr = 4;   // half-close once output is flushed
-inline constexpr uint16_t kShutWr = 8;       // FIN sent
-inline constexpr uint16_t kPaused = 16;      // handler paused reading
-inline constexpr uint16_t kDirty = 32;       // on the flush list
-inline constexpr uint16_t kAboveHigh = 64;   // above the high watermark: on_drain owed
-inline constexpr uint16_t kPeerEof = 128;    // peer sent FIN
-inline constexpr uint16_t kRedeliver = 256;  // kept input to hand over after resume
-inline constexpr uint16_t kLinger = 512;     // closed, FIN sent, reading until the peer closes
-inline constexpr uint16_t kNoMoreOutput = kClosed | kClosing | kWantShutWr | kShutWr;
-}  // namespace conn_flags
+// Where a connection is in its life. Transitions (ConnTable, net/conn_close.cc):
+//   kOpen        -> kPeerShut     the peer's FIN reached a handler with on_peer_shutdown
+//   kOpen        -> kShutPending  shutdown_write() with output queued
+//   kOpen        -> kWriteShut    shutdown_write() with nothing queued (FIN now)
+//   kShutPending -> kWriteShut    output drained: FIN
+//   kPeerShut, kShutPending + shutdown_write()/peer FIN -> kClosing (flush, then close)
+//   any open     -> kClosing      close(kGraceful) with output queued (reading stops)
+//   any open     -> kClosed       close() with nothing queued, close(kReset), errors,
+//                                 timeouts, the peer's FIN in kWriteShut; kClosing when
+//                                 its output drained
+//   (kClosed)    -> kLingering    instead of kClosed when the peer has not yet acknowledged
+//                                 our output and may still send: FIN, read and discard
+//   kLingering   -> kClosed       the peer closed, or linger_timeout
+// on_close runs exactly once, on leaving the open states (everything above kClosing).
+enum class Lifecycle : uint8_t {
+  kOpen,         // reading and writing
+  kPeerShut,     // the peer's FIN was delivered (on_peer_shutdown); still writing
+  kShutPending,  // shutdown_write(): FIN once queued output is flushed; still reading
+  kWriteShut,    // our FIN is sent; reading until the peer's FIN
+  kClosing,      // graceful close: not reading, flushing, then close
+  kLingering,    // on_close ran; FIN sent; discarding input until the peer closes
+  kClosed,       // on_close ran; the slot is released once the kernel lets go of it
+};
 
 enum class SendResult : uint8_t {
   kOk,            // queued; flushed at the end of this loop turn
@@ -66,10 +81,13 @@ class Connection {
   void close(CloseMode mode = CloseMode::kGraceful);
   // Half-close: FIN after queued output, keep reading until the peer closes.
   void shutdown_write();
+  // While paused no input reaches the handler, the peer's FIN included; bytes already read
+  // are kept and handed over, in order, at the end of the turn that resumes.
   void pause_reading();
   void resume_reading();
-  bool reading_paused() const;
-  bool closing() const;
+  bool reading_paused() const { return marks_ & kPaused; }
+  bool closing() const { return lifecycle_ >= Lifecycle::kClosing; }
+  Lifecycle lifecycle() const { return lifecycle_; }
   size_t output_bytes() const { return ch_.out.size(); }
   size_t input_bytes() const { return in_.size(); }
   int fd() const { return ch_.fd; }
@@ -83,6 +101,15 @@ class Connection {
  private:
   friend class ConnTable;
 
+  // marks_: list memberships and the read-side toggles; not the lifecycle.
+  static constexpr uint8_t kPaused = 1;      // the handler paused reading
+  static constexpr uint8_t kDirty = 2;       // on the flush list
+  static constexpr uint8_t kRedeliver = 4;   // on the redelivery list
+  static constexpr uint8_t kAboveHigh = 8;   // above the high watermark: on_drain owed
+  static constexpr uint8_t kEofKept = 16;    // the peer's FIN, queued behind kept input
+  static constexpr uint8_t kPeerFin = 64;    // the peer's FIN was read (delivered or kept)
+  static constexpr uint8_t kFdCounted = 32;  // holds one of max_connections' fds
+
   Channel ch_;  // first member: a Channel& from the backend converts back to its Connection
   ConnTable* table_;
   InputBuffer in_;
@@ -90,7 +117,8 @@ class Connection {
   uint32_t timer_due_ = 0;    // low 32 bits of the ms tick the timer is set for
   uint32_t last_active_ = 0;  // low 32 bits of the ms tick of the last traffic
   uint32_t last_write_ = 0;   // ... of the last output progress (or first pending byte)
-  uint16_t flags_ = 0;
+  Lifecycle lifecycle_ = Lifecycle::kOpen;
+  uint8_t marks_ = 0;
   CloseReason reason_ = CloseReason::kLocal;
 };
 

@@ -33,6 +33,7 @@ absl::Status Config::Validate() const {
   }
   if (max_chunks < 16) return bad("max_chunks must be >= 16");
   if (task_queue_cap == 0) return bad("task_queue_cap must be positive");
+  if (handle_queue_bytes == 0) return bad("handle_queue_bytes must be positive");
   if (uring_entries < 8 || uring_entries > 32768 || !IsPowerOfTwo(uring_entries)) {
     return bad("uring_entries must be a power of two in [8, 32768]");
   }

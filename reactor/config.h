@@ -54,6 +54,9 @@ struct Config {
   uint32_t chunk_size = 16 * 1024;  // BufferPool chunk (power of two)
   uint32_t max_chunks = 65536;      // BufferPool bound
   uint32_t task_queue_cap = 65536;  // cross-thread posts waiting
+  // Bytes of ConnHandle sends posted to a reactor and not yet applied; above it a foreign
+  // send is refused (ResourceExhausted) instead of growing memory without bound.
+  uint64_t handle_queue_bytes = 64ull << 20;
 
   // io_uring.
   uint32_t uring_entries = 1024;  // submission queue size; CQ is 8x

@@ -48,6 +48,8 @@ void StatsSnapshot::add(const ReactorStats& s) {
   tasks += s.tasks.get();
   stale_handles += s.stale_handles.get();
   posts_dropped += s.posts_dropped.get();
+  handle_refused += s.handle_refused.get();
+  handoffs_failed += s.handoffs_failed.get();
   lingered += s.lingered.get();
   lingering += s.lingering.get();
   pool_chunks_in_use += s.pool_chunks_in_use.get();
@@ -100,6 +102,9 @@ std::string StatsSnapshot::ToPrometheus() const {
   metric("loop_turns_total", "counter", loop_turns);
   metric("events_total", "counter", events);
   metric("stale_handles_total", "counter", stale_handles);
+  metric("handle_sends_refused_total", "counter", handle_refused);
+  metric("handoffs_failed_total", "counter", handoffs_failed);
+  metric("posts_dropped_total", "counter", posts_dropped);
   metric("buffer_chunks_in_use", "gauge", pool_chunks_in_use);
   absl::StrAppend(&out, "# TYPE percore_connections_closed_total counter\n");
   for (size_t i = 0; i < closed.size(); ++i) {

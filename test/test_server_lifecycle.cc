@@ -228,10 +228,18 @@ TEST_CASE("ConnHandle sends from a foreign thread; stale handles are harmless", 
   ConnHandle hb = rec.handle(1);
   CHECK(hb.slot() == ha.slot());
   CHECK(hb.generation() != ha.generation());
-  CHECK(ha.send("stale!").ok());  // queued; found stale on the reactor
-  CHECK(hb.send("fresh").ok());   // same queue, after the stale one
+  // The slot's published generation tells a foreign thread at once; nothing is queued.
+  auto stale = ha.send("stale!");
+  CHECK(stale.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(ha.output_bytes() == 0);
+  CHECK(hb.send("fresh").ok());
   CHECK(RecvExactly(b.get(), 5) == "fresh");
   CHECK(test::Eventually([&] { return server.stats().stale_handles == 1; }));
+  // A handle of a closed connection whose slot is not reused yet: found stale on the reactor.
+  b.reset();
+  REQUIRE(test::Eventually([&] { return rec.closes == 2; }));
+  CHECK(hb.send("late").ok());
+  CHECK(test::Eventually([&] { return server.stats().stale_handles == 2; }));
   server.shutdown();
 }
 

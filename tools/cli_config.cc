@@ -76,6 +76,9 @@ void AddConfigOptions(CLI::App& app, Config& c) {
       ->capture_default_str();
   app.add_option("--task-queue-cap", c.task_queue_cap, "cross-thread posts per reactor")
       ->capture_default_str();
+  app.add_option("--handle-queue-bytes", c.handle_queue_bytes,
+                 "bytes of ConnHandle sends a reactor holds before refusing more")
+      ->capture_default_str();
   app.add_option("--uring-entries", c.uring_entries, "io_uring submission queue entries")
       ->capture_default_str();
   app.add_option("--uring-buffers", c.uring_buffers,
