@@ -29,6 +29,10 @@ constexpr uint16_t kEdgeLeft = 2;  // bytes may remain in the socket that no edg
 constexpr uint16_t kQueued = 4;    // on the ready list
 constexpr uint16_t kWaitOut = 8;   // the kernel took less than offered: wait for EPOLLOUT
 constexpr uint16_t kRdHup = 16;    // peer sent FIN: read until 0
+// Urgent data pending (EPOLLPRI): recv stops short at the urgent mark with bytes still queued
+// behind it, so a short read does not mean drained: read until EAGAIN. The next recv skips the
+// urgent byte (never SO_OOBINLINE, never read with MSG_OOB: handlers see the in-band bytes).
+constexpr uint16_t kUrgent = 32;
 
 constexpr size_t kScratch = 64 * 1024;
 constexpr int kMaxEvents = 256;
@@ -116,7 +120,8 @@ void EpollBackend::remove_listener(uint32_t id) {
 
 absl::Status EpollBackend::open(Channel& ch) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  // EPOLLPRI costs nothing here (same epoll_ctl) and is the only sign of an urgent mark.
+  ev.events = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = ch.token();
   if (::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, ch.fd, &ev) != 0) {
     return SyscallError("epoll_ctl(ADD)", errno);
@@ -164,7 +169,7 @@ void EpollBackend::read_ready(Channel& ch) {
       total += static_cast<size_t>(n);
       sink_->on_recv(ch, {scratch_.get(), static_cast<size_t>(n)});
       // A short read drained the socket: a new edge will announce more. Skip the EAGAIN read.
-      if (static_cast<size_t>(n) < kScratch && !(ch.io & kRdHup)) {
+      if (static_cast<size_t>(n) < kScratch && !(ch.io & (kRdHup | kUrgent))) {
         ch.io &= ~kEdgeLeft;
         return;
       }
@@ -179,13 +184,13 @@ void EpollBackend::read_ready(Channel& ch) {
       continue;
     }
     if (n == 0) {
-      ch.io &= ~kEdgeLeft;
+      ch.io &= ~(kEdgeLeft | kUrgent);
       sink_->on_recv_end(ch, 0);
       return;
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
-      ch.io &= ~kEdgeLeft;
+      ch.io &= ~(kEdgeLeft | kUrgent);
       return;
     }
     sink_->on_recv_end(ch, errno);
@@ -305,11 +310,12 @@ int EpollBackend::poll(int timeout_ms) {
     Channel* ch = sink_->find(ev.data.u64);
     if (ch == nullptr || ch->fd < 0) continue;  // a late event for a closed connection
     if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ch->io |= kRdHup;
+    if (ev.events & EPOLLPRI) ch->io |= kUrgent;
     if ((ev.events & EPOLLOUT) && (ch->io & kWaitOut)) {
       ch->io &= ~kWaitOut;
       write_ready(*ch);
     }
-    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (ev.events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       if (ch->io & kQueued) continue;  // already waiting its turn on the ready list
       read_ready(*ch);
     }

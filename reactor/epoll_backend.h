@@ -1,5 +1,5 @@
 // EpollBackend: the readiness engine behind the completion-style Backend interface.
-// One epoll_ctl(ADD, IN|OUT|RDHUP|ET) per socket for its whole life; reads into one scratch
+// One epoll_ctl(ADD, IN|PRI|OUT|RDHUP|ET) per socket for its whole life; reads into one scratch
 // buffer per reactor with a byte budget per wake-up and a ready list for fairness; writes with
 // one sendmsg per flush until the kernel takes less than offered. Owned by one reactor thread.
 #pragma once
