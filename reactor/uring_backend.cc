@@ -26,11 +26,17 @@ enum Op : uint64_t {
   kAccept,
   kAcceptCancel,
   kBackoff,
-  kWake
+  kWake,
+  kReject,
+  kRejectClose
 };
 constexpr uint64_t Tag(Op op, uint64_t low) { return (uint64_t{op} << 56) | low; }
 constexpr uint16_t kBufGroup = 0;
 constexpr int kRejectBudget = 256;  // peers rejected per failed accept while out of fds
+// Accept fails with EAGAIN on an empty backlog instead of waiting (kernel 6.10+; liburing 2.3
+// predates the name). An older kernel answers EINVAL and the reserve fd takes over.
+constexpr uint16_t kAcceptDontWait = 1U << 1;
+constexpr unsigned kRejectSlot = 0;  // the one registered file: where rejected peers land
 
 // Channel::io bits owned by this backend.
 constexpr uint16_t kRecvArmed = 1;
@@ -124,6 +130,11 @@ absl::Status UringBackend::init(const Config& config) {
   absl::StrAppend(&features_, ",multishot_accept,multishot_recv,buf_ring(", nbufs_, "x", buf_size_,
                   "),sendmsg");
 
+  // Rejecting into a registered file needs no fd number, which the reserve fd cannot promise:
+  // another reactor's accept may take the number it frees, and then it is gone for good.
+  direct_reject_ = io_uring_register_files_sparse(&ring_, 1) == 0;
+  if (direct_reject_) absl::StrAppend(&features_, ",direct_reject");
+
   wakefd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wakefd_.valid()) return SyscallError("eventfd", errno);
   arm_wake();
@@ -206,6 +217,14 @@ void UringBackend::prep(io_uring_sqe* s, uint64_t op, uint64_t low) {
     case kWake:
       io_uring_prep_read(s, wakefd_.get(), &wake_value_, sizeof wake_value_, 0);
       break;
+    case kReject:
+      // Each accept into the slot closes the peer the previous one left there.
+      io_uring_prep_accept_direct(s, listeners_[low].fd.get(), nullptr, nullptr, 0, kRejectSlot);
+      s->ioprio |= kAcceptDontWait;
+      break;
+    case kRejectClose:
+      io_uring_prep_close_direct(s, kRejectSlot);
+      break;
   }
   io_uring_sqe_set_data64(s, Tag(static_cast<Op>(op), low));
 }
@@ -287,9 +306,29 @@ void UringBackend::on_accept_cqe(size_t index, const io_uring_cqe& cqe) {
   }
   sink_->on_accept(l.id, cqe.res);
   if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOBUFS || cqe.res == -ENOMEM) {
-    reject_pending(l.fd.get());
+    if (!direct_reject_) {
+      reject_pending(l.fd.get());
+    } else if (!l.rejecting) {
+      l.rejecting = true;
+      l.rejected = 0;
+      queue(kReject, index);
+    }
   }
   if (!l.armed) back_off(index);
+}
+
+void UringBackend::on_reject_cqe(size_t index, const io_uring_cqe& cqe) {
+  Listener& l = listeners_[index];
+  if (cqe.res >= 0 && l.active && ++l.rejected < kRejectBudget) {
+    queue(kReject, index);  // one peer rejected: look for the next
+    return;
+  }
+  if (cqe.res == -EINVAL && l.active) {  // no DONTWAIT in this kernel: use the reserve fd
+    direct_reject_ = false;
+    reject_pending(l.fd.get());
+  }
+  // Backlog empty (EAGAIN), budget spent or listener removed: release the slot's last peer.
+  queue(kRejectClose, index);
 }
 
 absl::Status UringBackend::open(Channel& ch) {
@@ -458,6 +497,12 @@ void UringBackend::on_cqe(const io_uring_cqe& cqe) {
       break;
     case kWake:
       arm_wake();  // the read consumed the counter
+      break;
+    case kReject:
+      on_reject_cqe(low, cqe);
+      break;
+    case kRejectClose:
+      if (low < listeners_.size()) listeners_[low].rejecting = false;
       break;
   }
 }

@@ -51,6 +51,8 @@ class UringBackend final : public Backend {
     bool armed = false;
     uint32_t backoff_ms = 0;
     __kernel_timespec ts{};
+    bool rejecting = false;  // accept-into-slot-and-close rounds under way (out of fds)
+    int rejected = 0;
   };
 
   UringBackend(const Config& config, IoSink* sink);
@@ -79,6 +81,7 @@ class UringBackend final : public Backend {
   void on_accept_cqe(size_t index, const io_uring_cqe& cqe);
   void reject_pending(int listen_fd);
   void back_off(size_t index);
+  void on_reject_cqe(size_t index, const io_uring_cqe& cqe);
 
   IoSink* sink_;
   mutable io_uring ring_{};
@@ -92,6 +95,7 @@ class UringBackend final : public Backend {
   Fd wakefd_;
   uint64_t wake_value_ = 0;
   Fd reserve_fd_;
+  bool direct_reject_ = false;  // EMFILE rejects through a registered file, not reserve_fd_
   std::vector<Listener> listeners_;
   std::vector<std::unique_ptr<SendOp>> sends_;
   std::vector<uint32_t> free_sends_;
