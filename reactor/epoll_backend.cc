@@ -3,10 +3,15 @@
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
 
 #include "absl/strings/str_format.h"
 #include "reactor/syscall_error.h"
@@ -24,11 +29,36 @@ constexpr uint16_t kEdgeLeft = 2;  // bytes may remain in the socket that no edg
 constexpr uint16_t kQueued = 4;    // on the ready list
 constexpr uint16_t kWaitOut = 8;   // the kernel took less than offered: wait for EPOLLOUT
 constexpr uint16_t kRdHup = 16;    // peer sent FIN: read until 0
+// Urgent data pending (EPOLLPRI): recv stops short at the urgent mark with bytes still queued
+// behind it, so a short read does not mean drained: read until EAGAIN. The next recv skips the
+// urgent byte (never SO_OOBINLINE, never read with MSG_OOB: handlers see the in-band bytes).
+constexpr uint16_t kUrgent = 32;
 
 constexpr size_t kScratch = 64 * 1024;
 constexpr int kMaxEvents = 256;
 constexpr int kAcceptBudget = 256;  // accepts per listener per turn
 constexpr int kIovMax = 64;
+constexpr uint32_t kRetryFirstMs = 10;
+constexpr uint32_t kRetryMaxMs = 500;
+
+// The reserve-fd dance only works if no other thread takes the fd number it frees: when a
+// reactor's accept4 did, the reserve could not be reopened and was lost for good. So every epoll
+// reactor of the process accepts under a shared lock and frees its reserve only under the
+// exclusive one (taken only while out of fds, so the shared side stays uncontended).
+std::shared_mutex& FdNumberLock() {
+  static std::shared_mutex mu;
+  return mu;
+}
+
+uint64_t MonotonicMs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+bool IsOutOfFds(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
 
 }  // namespace
 
@@ -90,7 +120,8 @@ void EpollBackend::remove_listener(uint32_t id) {
 
 absl::Status EpollBackend::open(Channel& ch) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  // EPOLLPRI costs nothing here (same epoll_ctl) and is the only sign of an urgent mark.
+  ev.events = EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = ch.token();
   if (::epoll_ctl(epfd_.get(), EPOLL_CTL_ADD, ch.fd, &ev) != 0) {
     return SyscallError("epoll_ctl(ADD)", errno);
@@ -138,7 +169,7 @@ void EpollBackend::read_ready(Channel& ch) {
       total += static_cast<size_t>(n);
       sink_->on_recv(ch, {scratch_.get(), static_cast<size_t>(n)});
       // A short read drained the socket: a new edge will announce more. Skip the EAGAIN read.
-      if (static_cast<size_t>(n) < kScratch && !(ch.io & kRdHup)) {
+      if (static_cast<size_t>(n) < kScratch && !(ch.io & (kRdHup | kUrgent))) {
         ch.io &= ~kEdgeLeft;
         return;
       }
@@ -153,13 +184,13 @@ void EpollBackend::read_ready(Channel& ch) {
       continue;
     }
     if (n == 0) {
-      ch.io &= ~kEdgeLeft;
+      ch.io &= ~(kEdgeLeft | kUrgent);
       sink_->on_recv_end(ch, 0);
       return;
     }
     if (errno == EINTR) continue;
     if (errno == EAGAIN) {
-      ch.io &= ~kEdgeLeft;
+      ch.io &= ~(kEdgeLeft | kUrgent);
       return;
     }
     sink_->on_recv_end(ch, errno);
@@ -194,39 +225,74 @@ void EpollBackend::write_ready(Channel& ch) {
   }
 }
 
-void EpollBackend::reject_one(int listen_fd) {
+EpollBackend::Reject EpollBackend::reject_one(int listen_fd) {
   // Out of fds: free the reserve, accept the oldest pending peer and close it at once, so the
   // backlog does not fill with peers we cannot serve and the edge is not lost.
+  std::unique_lock lock(FdNumberLock());
+  // A reserve lost earlier (another thread of the host took its number) comes back as soon
+  // as any fd is free.
+  if (!reserve_fd_.valid()) reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!reserve_fd_.valid()) return Reject::kNoReserve;
   reserve_fd_.reset();
   int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+  int err = errno;
   if (fd >= 0) ::close(fd);
   reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (fd >= 0) return Reject::kRejected;
+  return err == EAGAIN ? Reject::kBacklogEmpty : Reject::kNoReserve;
+}
+
+void EpollBackend::retry_later(Listener& l) {
+  // Nothing could be accepted or rejected, and under edge triggering nothing would wake this
+  // listener again while peers wait in its backlog: look again after a back-off.
+  if (l.retry_queued) return;
+  l.retry_queued = true;
+  l.backoff_ms = l.backoff_ms == 0 ? kRetryFirstMs : std::min(l.backoff_ms * 2, kRetryMaxMs);
+  retries_.push_back({MonotonicMs() + l.backoff_ms, l.id});
+}
+
+int EpollBackend::retry_timeout(int timeout_ms) {
+  uint64_t now = MonotonicMs();
+  uint64_t first = UINT64_MAX;
+  for (const Retry& r : retries_) first = std::min(first, r.at_ms);
+  int until = first <= now ? 0 : static_cast<int>(std::min<uint64_t>(first - now, INT_MAX));
+  return timeout_ms < 0 ? until : std::min(timeout_ms, until);
 }
 
 void EpollBackend::accept_ready(Listener& l) {
   for (int i = 0; i < kAcceptBudget; ++i) {
     if (!l.active) return;
-    int fd = ::accept4(l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd;
+    {
+      std::shared_lock lock(FdNumberLock());
+      fd = ::accept4(l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    }
     if (fd >= 0) {
+      l.backoff_ms = 0;
       sink_->on_accept(l.id, fd);
       continue;
     }
-    if (errno == EAGAIN) return;
-    if (errno == EINTR || errno == ECONNABORTED || errno == EPERM || errno == EPROTO) continue;
-    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-      sink_->on_accept(l.id, -errno);
-      if (!reserve_fd_.valid()) return;  // cannot even reject: wait for the next edge
-      reject_one(l.fd.get());
-      continue;
+    int err = errno;
+    if (err == EAGAIN) {
+      l.backoff_ms = 0;
+      return;
     }
-    sink_->on_accept(l.id, -errno);
-    return;
+    if (err == EINTR || err == ECONNABORTED || err == EPERM || err == EPROTO) continue;
+    sink_->on_accept(l.id, -err);
+    if (!IsOutOfFds(err)) return;
+    Reject r = reject_one(l.fd.get());
+    if (r == Reject::kBacklogEmpty) return;  // the next peer brings a new edge
+    if (r == Reject::kNoReserve) {
+      retry_later(l);
+      return;
+    }
   }
   ready_listeners_.push_back(l.id);  // budget used up: continue next turn
 }
 
 int EpollBackend::poll(int timeout_ms) {
   if (has_pending()) timeout_ms = 0;
+  if (!retries_.empty()) timeout_ms = retry_timeout(timeout_ms);
   int n = ::epoll_wait(epfd_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
   if (n < 0) n = 0;  // EINTR: the caller loops
   for (int i = 0; i < n; ++i) {
@@ -244,11 +310,12 @@ int EpollBackend::poll(int timeout_ms) {
     Channel* ch = sink_->find(ev.data.u64);
     if (ch == nullptr || ch->fd < 0) continue;  // a late event for a closed connection
     if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ch->io |= kRdHup;
+    if (ev.events & EPOLLPRI) ch->io |= kUrgent;
     if ((ev.events & EPOLLOUT) && (ch->io & kWaitOut)) {
       ch->io &= ~kWaitOut;
       write_ready(*ch);
     }
-    if (ev.events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+    if (ev.events & (EPOLLIN | EPOLLPRI | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
       if (ch->io & kQueued) continue;  // already waiting its turn on the ready list
       read_ready(*ch);
     }
@@ -263,6 +330,18 @@ int EpollBackend::poll(int timeout_ms) {
       read_ready(*ch);
     }
     ready_swap_.clear();
+  }
+  if (!retries_.empty()) {
+    uint64_t now = MonotonicMs();
+    auto due = std::stable_partition(retries_.begin(), retries_.end(),
+                                     [now](const Retry& r) { return r.at_ms > now; });
+    for (auto it = due; it != retries_.end(); ++it) {
+      if (Listener* l = listener(it->id)) {
+        l->retry_queued = false;
+        ready_listeners_.push_back(it->id);
+      }
+    }
+    retries_.erase(due, retries_.end());
   }
   if (!ready_listeners_.empty()) {
     std::vector<uint32_t> ids;

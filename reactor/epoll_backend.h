@@ -1,5 +1,5 @@
 // EpollBackend: the readiness engine behind the completion-style Backend interface.
-// One epoll_ctl(ADD, IN|OUT|RDHUP|ET) per socket for its whole life; reads into one scratch
+// One epoll_ctl(ADD, IN|PRI|OUT|RDHUP|ET) per socket for its whole life; reads into one scratch
 // buffer per reactor with a byte budget per wake-up and a ready list for fairness; writes with
 // one sendmsg per flush until the kernel takes less than offered. Owned by one reactor thread.
 #pragma once
@@ -29,6 +29,7 @@ class EpollBackend final : public Backend {
   void close(Channel& ch) override;
   bool busy(const Channel&) const override { return false; }
   int poll(int timeout_ms) override;
+  // Listeners waiting for a retry are not pending: poll() sleeps until their deadline.
   bool has_pending() const override { return !ready_.empty() || !ready_listeners_.empty(); }
   void wake() override;
 
@@ -37,13 +38,22 @@ class EpollBackend final : public Backend {
     Fd fd;
     uint32_t id = 0;
     bool active = false;
+    uint32_t backoff_ms = 0;  // > 0 while out of fds with nothing to reject
+    bool retry_queued = false;
+  };
+  struct Retry {
+    uint64_t at_ms;
+    uint32_t id;
   };
 
   EpollBackend(const Config& config, IoSink* sink, Fd epfd, Fd wakefd);
   void read_ready(Channel& ch);
   void write_ready(Channel& ch);
   void accept_ready(Listener& l);
-  void reject_one(int listen_fd);
+  enum class Reject { kRejected, kBacklogEmpty, kNoReserve };
+  Reject reject_one(int listen_fd);
+  void retry_later(Listener& l);
+  int retry_timeout(int timeout_ms);
   Listener* listener(uint32_t id);
 
   IoSink* sink_;
@@ -56,6 +66,7 @@ class EpollBackend final : public Backend {
   std::vector<uint64_t> ready_;  // tokens whose edge was left unconsumed
   std::vector<uint64_t> ready_swap_;
   std::vector<uint32_t> ready_listeners_;
+  std::vector<Retry> retries_;  // listeners whose backlog no edge will announce again
   std::vector<Listener> listeners_;
 };
 

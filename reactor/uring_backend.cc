@@ -26,10 +26,17 @@ enum Op : uint64_t {
   kAccept,
   kAcceptCancel,
   kBackoff,
-  kWake
+  kWake,
+  kReject,
+  kRejectClose
 };
 constexpr uint64_t Tag(Op op, uint64_t low) { return (uint64_t{op} << 56) | low; }
 constexpr uint16_t kBufGroup = 0;
+constexpr int kRejectBudget = 256;  // peers rejected per failed accept while out of fds
+// Accept fails with EAGAIN on an empty backlog instead of waiting (kernel 6.10+; liburing 2.3
+// predates the name). An older kernel answers EINVAL and the reserve fd takes over.
+constexpr uint16_t kAcceptDontWait = 1U << 1;
+constexpr unsigned kRejectSlot = 0;  // the one registered file: where rejected peers land
 
 // Channel::io bits owned by this backend.
 constexpr uint16_t kRecvArmed = 1;
@@ -123,6 +130,11 @@ absl::Status UringBackend::init(const Config& config) {
   absl::StrAppend(&features_, ",multishot_accept,multishot_recv,buf_ring(", nbufs_, "x", buf_size_,
                   "),sendmsg");
 
+  // Rejecting into a registered file needs no fd number, which the reserve fd cannot promise:
+  // another reactor's accept may take the number it frees, and then it is gone for good.
+  direct_reject_ = io_uring_register_files_sparse(&ring_, 1) == 0;
+  if (direct_reject_) absl::StrAppend(&features_, ",direct_reject");
+
   wakefd_.reset(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!wakefd_.valid()) return SyscallError("eventfd", errno);
   arm_wake();
@@ -136,19 +148,88 @@ UringBackend::~UringBackend() {
 }
 
 io_uring_sqe* UringBackend::sqe() {
+  // Once one operation waits, every later one waits behind it: the kernel must see them in the
+  // order they were asked for (an arm, then its cancel).
+  if (!deferred_.empty()) return nullptr;
   io_uring_sqe* s = io_uring_get_sqe(&ring_);
-  if (s == nullptr) {  // full: hand the batch to the kernel to make room
-    io_uring_submit(&ring_);
+  if (s == nullptr) {         // full: hand the batch to the kernel to make room
+    io_uring_submit(&ring_);  // may fail (-EBUSY, -EINTR): then s stays null
     s = io_uring_get_sqe(&ring_);
   }
   return s;
 }
 
-void UringBackend::arm_wake() {
-  io_uring_sqe* s = sqe();
-  io_uring_prep_read(s, wakefd_.get(), &wake_value_, sizeof wake_value_, 0);
-  io_uring_sqe_set_data64(s, Tag(kWake, 0));
+void UringBackend::queue(uint64_t op, uint64_t low) {
+  if (io_uring_sqe* s = sqe()) {
+    prep(s, op, low);
+  } else {
+    deferred_.push_back({op, low});
+  }
 }
+
+void UringBackend::replay_deferred() {
+  size_t done = 0;
+  for (; done < deferred_.size(); ++done) {
+    io_uring_sqe* s = io_uring_get_sqe(&ring_);
+    if (s == nullptr) {
+      io_uring_submit(&ring_);
+      s = io_uring_get_sqe(&ring_);
+      if (s == nullptr) break;  // still refused: the rest waits for the next turn
+    }
+    prep(s, deferred_[done].op, deferred_[done].low);
+  }
+  deferred_.erase(deferred_.begin(), deferred_.begin() + static_cast<ptrdiff_t>(done));
+}
+
+void UringBackend::prep(io_uring_sqe* s, uint64_t op, uint64_t low) {
+  switch (static_cast<Op>(op)) {
+    case kRecv: {
+      Channel* ch = sink_->find(low);
+      io_uring_prep_recv_multishot(s, ch != nullptr ? ch->fd : -1, nullptr, 0, 0);
+      s->flags |= IOSQE_BUFFER_SELECT;
+      s->buf_group = kBufGroup;
+      break;
+    }
+    case kSend: {
+      SendOp& o = *sends_[low];
+      Channel* ch = sink_->find(o.token);
+      io_uring_prep_sendmsg(s, ch != nullptr ? ch->fd : -1, &o.msg, MSG_NOSIGNAL);
+      break;
+    }
+    case kCancel:
+      io_uring_prep_cancel64(s, Tag(kRecv, low), 0);
+      break;
+    case kCloseCancel: {
+      Channel* ch = sink_->find(low);
+      io_uring_prep_cancel_fd(s, ch != nullptr ? ch->fd : -1, IORING_ASYNC_CANCEL_ALL);
+      break;
+    }
+    case kAccept:
+      io_uring_prep_multishot_accept(s, listeners_[low].fd.get(), nullptr, nullptr,
+                                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+      break;
+    case kAcceptCancel:
+      io_uring_prep_cancel64(s, Tag(kAccept, low), 0);
+      break;
+    case kBackoff:
+      io_uring_prep_timeout(s, &listeners_[low].ts, 0, 0);
+      break;
+    case kWake:
+      io_uring_prep_read(s, wakefd_.get(), &wake_value_, sizeof wake_value_, 0);
+      break;
+    case kReject:
+      // Each accept into the slot closes the peer the previous one left there.
+      io_uring_prep_accept_direct(s, listeners_[low].fd.get(), nullptr, nullptr, 0, kRejectSlot);
+      s->ioprio |= kAcceptDontWait;
+      break;
+    case kRejectClose:
+      io_uring_prep_close_direct(s, kRejectSlot);
+      break;
+  }
+  io_uring_sqe_set_data64(s, Tag(static_cast<Op>(op), low));
+}
+
+void UringBackend::arm_wake() { queue(kWake, 0); }
 
 void UringBackend::wake() {
   uint64_t one = 1;
@@ -166,11 +247,8 @@ absl::Status UringBackend::add_listener(int fd, uint32_t id) {
 }
 
 void UringBackend::arm_accept(size_t index) {
-  Listener& l = listeners_[index];
-  io_uring_sqe* s = sqe();
-  io_uring_prep_multishot_accept(s, l.fd.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  io_uring_sqe_set_data64(s, Tag(kAccept, index));
-  l.armed = true;
+  queue(kAccept, index);
+  listeners_[index].armed = true;
 }
 
 void UringBackend::remove_listener(uint32_t id) {
@@ -179,21 +257,36 @@ void UringBackend::remove_listener(uint32_t id) {
     if (l.id != id || !l.active) continue;
     l.active = false;
     if (l.armed) {
-      io_uring_sqe* s = sqe();
-      io_uring_prep_cancel64(s, Tag(kAccept, i), 0);
-      io_uring_sqe_set_data64(s, Tag(kAcceptCancel, i));
+      queue(kAcceptCancel, i);
     } else {
       l.fd.reset();
     }
   }
 }
 
-void UringBackend::reject_one(int listen_fd) {
-  // Out of fds: free the reserve, accept the oldest pending peer and close it at once.
+void UringBackend::reject_pending(int listen_fd) {
+  // Out of fds: free the reserve and accept-and-close the pending peers, so none waits in the
+  // backlog for a back-off to end. A reserve lost earlier (another reactor's accept took its
+  // number) comes back as soon as any fd is free.
+  if (!reserve_fd_.valid()) reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!reserve_fd_.valid()) return;
   reserve_fd_.reset();
-  int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-  if (fd >= 0) ::close(fd);
+  for (int i = 0; i < kRejectBudget; ++i) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) break;
+    ::close(fd);
+  }
   reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
+
+void UringBackend::back_off(size_t index) {
+  // Re-arming at once would spin: an accept that failed for good fails again at once (the
+  // kernel even checks for a free fd before it looks at the backlog).
+  Listener& l = listeners_[index];
+  l.backoff_ms = l.backoff_ms == 0 ? 10 : std::min<uint32_t>(l.backoff_ms * 2, 1000);
+  l.ts.tv_sec = l.backoff_ms / 1000;
+  l.ts.tv_nsec = static_cast<long long>(l.backoff_ms % 1000) * 1000000;
+  queue(kBackoff, index);
 }
 
 void UringBackend::on_accept_cqe(size_t index, const io_uring_cqe& cqe) {
@@ -208,24 +301,34 @@ void UringBackend::on_accept_cqe(size_t index, const io_uring_cqe& cqe) {
   if (cqe.res >= 0) {
     l.backoff_ms = 0;
     sink_->on_accept(l.id, cqe.res);
-  } else if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOBUFS ||
-             cqe.res == -ENOMEM) {
-    sink_->on_accept(l.id, cqe.res);
-    reject_one(l.fd.get());
-    if (!l.armed) {
-      // Re-arming at once would spin: the next accept fails the same way. Back off.
-      l.backoff_ms = l.backoff_ms == 0 ? 10 : std::min<uint32_t>(l.backoff_ms * 2, 1000);
-      l.ts.tv_sec = l.backoff_ms / 1000;
-      l.ts.tv_nsec = static_cast<long long>(l.backoff_ms % 1000) * 1000000;
-      io_uring_sqe* s = sqe();
-      io_uring_prep_timeout(s, &l.ts, 0, 0);
-      io_uring_sqe_set_data64(s, Tag(kBackoff, index));
-      return;
-    }
-  } else if (cqe.res != -ECANCELED) {
-    sink_->on_accept(l.id, cqe.res);
+    if (!l.armed) arm_accept(index);  // ended by a full CQ, say: nothing wrong with it
+    return;
   }
-  if (!l.armed && l.active) arm_accept(index);
+  sink_->on_accept(l.id, cqe.res);
+  if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOBUFS || cqe.res == -ENOMEM) {
+    if (!direct_reject_) {
+      reject_pending(l.fd.get());
+    } else if (!l.rejecting) {
+      l.rejecting = true;
+      l.rejected = 0;
+      queue(kReject, index);
+    }
+  }
+  if (!l.armed) back_off(index);
+}
+
+void UringBackend::on_reject_cqe(size_t index, const io_uring_cqe& cqe) {
+  Listener& l = listeners_[index];
+  if (cqe.res >= 0 && l.active && ++l.rejected < kRejectBudget) {
+    queue(kReject, index);  // one peer rejected: look for the next
+    return;
+  }
+  if (cqe.res == -EINVAL && l.active) {  // no DONTWAIT in this kernel: use the reserve fd
+    direct_reject_ = false;
+    reject_pending(l.fd.get());
+  }
+  // Backlog empty (EAGAIN), budget spent or listener removed: release the slot's last peer.
+  queue(kRejectClose, index);
 }
 
 absl::Status UringBackend::open(Channel& ch) {
@@ -235,19 +338,13 @@ absl::Status UringBackend::open(Channel& ch) {
 }
 
 void UringBackend::arm_recv(Channel& ch) {
-  io_uring_sqe* s = sqe();
-  io_uring_prep_recv_multishot(s, ch.fd, nullptr, 0, 0);
-  s->flags |= IOSQE_BUFFER_SELECT;
-  s->buf_group = kBufGroup;
-  io_uring_sqe_set_data64(s, Tag(kRecv, ch.token()));
+  queue(kRecv, ch.token());
   ch.io |= kRecvArmed;
 }
 
 void UringBackend::cancel_recv(Channel& ch) {
   if (!(ch.io & kRecvArmed) || (ch.io & kCancelPending)) return;
-  io_uring_sqe* s = sqe();
-  io_uring_prep_cancel64(s, Tag(kRecv, ch.token()), 0);
-  io_uring_sqe_set_data64(s, Tag(kCancel, ch.token()));
+  queue(kCancel, ch.token());
   ch.io |= kCancelPending;
 }
 
@@ -282,9 +379,7 @@ void UringBackend::submit_send(Channel& ch) {
   op.msg = msghdr{};
   op.msg.msg_iov = op.iov;
   op.msg.msg_iovlen = ch.out.peek_iov(op.iov, kIovMax);
-  io_uring_sqe* s = sqe();
-  io_uring_prep_sendmsg(s, ch.fd, &op.msg, MSG_NOSIGNAL);
-  io_uring_sqe_set_data64(s, Tag(kSend, index));
+  queue(kSend, index);
   ch.io |= kSendInFlight;
 }
 
@@ -292,9 +387,7 @@ void UringBackend::close(Channel& ch) {
   ch.io |= kClosed;
   // A send to a peer that never reads would wait forever: cancel it with the recv.
   if ((ch.io & (kRecvArmed | kSendInFlight)) && !(ch.io & kCloseCancelPending)) {
-    io_uring_sqe* s = sqe();
-    io_uring_prep_cancel_fd(s, ch.fd, IORING_ASYNC_CANCEL_ALL);
-    io_uring_sqe_set_data64(s, Tag(kCloseCancel, ch.token()));
+    queue(kCloseCancel, ch.token());
     ch.io |= kCloseCancelPending;
   }
   finish_close(ch);
@@ -405,10 +498,17 @@ void UringBackend::on_cqe(const io_uring_cqe& cqe) {
     case kWake:
       arm_wake();  // the read consumed the counter
       break;
+    case kReject:
+      on_reject_cqe(low, cqe);
+      break;
+    case kRejectClose:
+      if (low < listeners_.size()) listeners_[low].rejecting = false;
+      break;
   }
 }
 
 int UringBackend::poll(int timeout_ms) {
+  if (!deferred_.empty()) replay_deferred();
   if (!rearm_.empty()) {
     std::vector<uint64_t> tokens;
     tokens.swap(rearm_);

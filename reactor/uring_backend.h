@@ -32,7 +32,9 @@ class UringBackend final : public Backend {
   void close(Channel& ch) override;
   bool busy(const Channel& ch) const override;
   int poll(int timeout_ms) override;
-  bool has_pending() const override { return !rearm_.empty() || io_uring_sq_ready(&ring_) > 0; }
+  bool has_pending() const override {
+    return !rearm_.empty() || !deferred_.empty() || io_uring_sq_ready(&ring_) > 0;
+  }
   void wake() override;
 
  private:
@@ -49,11 +51,23 @@ class UringBackend final : public Backend {
     bool armed = false;
     uint32_t backoff_ms = 0;
     __kernel_timespec ts{};
+    bool rejecting = false;  // accept-into-slot-and-close rounds under way (out of fds)
+    int rejected = 0;
   };
 
   UringBackend(const Config& config, IoSink* sink);
   absl::Status init(const Config& config);
+  // An operation is prepared by kind (the Op in the user_data's top byte) and its low bits
+  // (a token, a listener or send-op index), so that one the ring could not take yet can wait
+  // in deferred_ and be prepared later, in order, from the state it names.
+  struct Deferred {
+    uint64_t op;
+    uint64_t low;
+  };
   io_uring_sqe* sqe();
+  void queue(uint64_t op, uint64_t low);
+  void prep(io_uring_sqe* s, uint64_t op, uint64_t low);
+  void replay_deferred();
   void arm_recv(Channel& ch);
   void arm_accept(size_t index);
   void arm_wake();
@@ -65,7 +79,9 @@ class UringBackend final : public Backend {
   void on_recv_cqe(Channel& ch, const io_uring_cqe& cqe);
   void on_send_cqe(uint32_t op_index, const io_uring_cqe& cqe);
   void on_accept_cqe(size_t index, const io_uring_cqe& cqe);
-  void reject_one(int listen_fd);
+  void reject_pending(int listen_fd);
+  void back_off(size_t index);
+  void on_reject_cqe(size_t index, const io_uring_cqe& cqe);
 
   IoSink* sink_;
   mutable io_uring ring_{};
@@ -79,10 +95,12 @@ class UringBackend final : public Backend {
   Fd wakefd_;
   uint64_t wake_value_ = 0;
   Fd reserve_fd_;
+  bool direct_reject_ = false;  // EMFILE rejects through a registered file, not reserve_fd_
   std::vector<Listener> listeners_;
   std::vector<std::unique_ptr<SendOp>> sends_;
   std::vector<uint32_t> free_sends_;
-  std::vector<uint64_t> rearm_;  // tokens whose recv ended with ENOBUFS: re-arm next turn
+  std::vector<uint64_t> rearm_;     // tokens whose recv ended with ENOBUFS: re-arm next turn
+  std::vector<Deferred> deferred_;  // operations the ring refused (submit failed): next turn
 };
 
 }  // namespace percore
