@@ -559,6 +559,8 @@ TEST_CASE("read budget: a bulk sender does not starve ping-pong connections", "[
   }
   writer.join();
   reader.join();
+  bulk.reset();  // before shutdown: nothing left to linger on
+  pingers.clear();
   CHECK(answered == 400);
   CHECK(echoed.size() == big.size());
   bool same = echoed == big;  // (not printed: random bytes)
@@ -799,6 +801,7 @@ TEST_CASE("buffer pool exhaustion closes the greedy connection with kNoMemory on
   INFO(s.ToLine());
   CHECK(s.open == 1);
   CHECK(s.closed_total() == 1);
+  calm.reset();  // before shutdown: nothing left to linger on
   server.shutdown();
 }
 
