@@ -159,6 +159,9 @@ TEST_CASE("echo to a peer that never reads pauses it: memory stays bounded", "[f
   CHECK(server.stats().backpressure >= 1);
   CHECK(server.stats().pool_chunks_in_use * cfg.chunk_size <=
         cfg.out_high_watermark + cfg.read_budget + 2 * cfg.rcvbuf + 2 * cfg.chunk_size);
+  // Paused, not cut off: the hog is still open and was not closed as an output overflow.
+  CHECK(server.stats().open == 1);
+  CHECK(server.stats().closed[size_t(CloseReason::kOutputOverflow)] == 0);
   Fd other = Connect(server.port());
   REQUIRE(SendAll(other.get(), "still served"));
   CHECK(RecvExactly(other.get(), 12) == "still served");
