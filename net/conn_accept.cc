@@ -18,16 +18,20 @@ void ConnTable::on_accept(uint32_t, int fd) {
     return;
   }
   target->incoming_.fetch_add(1, std::memory_order_relaxed);
+  // Adopts into the table of the reactor that runs it: the sibling, or this one when the
+  // sibling's queue is full (it is busy, and the peer is better served here than dropped).
   // The Fd closes the socket if the task never runs (reactor stopped, queue destroyed).
-  bool posted = target->r_.post([target, f = Fd(fd)]() mutable {
+  ServerShared* shared = &shared_;
+  TaskQueue::Task task = [shared, f = Fd(fd)]() mutable {
+    ConnTable* t = shared->tables[Reactor::current()->index()];
+    t->incoming_.fetch_sub(1, std::memory_order_relaxed);
+    t->adopt(f.release());
+  };
+  if (!target->r_.post_or_keep(task)) {
     target->incoming_.fetch_sub(1, std::memory_order_relaxed);
-    target->adopt(f.release());
-  });
-  if (!posted) {
-    // The sibling's queue is full: it is busy, and the peer is better served here than not.
-    target->incoming_.fetch_sub(1, std::memory_order_relaxed);
+    incoming_.fetch_add(1, std::memory_order_relaxed);
     r_.stats().handoffs_failed.add();
-    adopt(fd);
+    std::move(task)();
   }
 }
 

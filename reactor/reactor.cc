@@ -44,8 +44,8 @@ absl::Status Reactor::init(IoSink* sink) {
   return absl::OkStatus();
 }
 
-bool Reactor::post(TaskQueue::Task task) {
-  switch (tasks_.push(std::move(task))) {
+bool Reactor::post_or_keep(TaskQueue::Task& task) {
+  switch (tasks_.push(task)) {
     case TaskQueue::Push::kFull:
       stats_.posts_dropped.add_shared();  // posters on several threads
       return false;

@@ -42,7 +42,9 @@ class Reactor {
   void stop();  // any thread
 
   // Runs `task` on the loop thread. Any thread; false when the queue is full (nothing queued).
-  bool post(TaskQueue::Task task);
+  bool post(TaskQueue::Task task) { return post_or_keep(task); }
+  // The same, but a refused task is left in `task` (the caller may run it elsewhere).
+  bool post_or_keep(TaskQueue::Task& task);
   bool in_loop_thread() const { return current_ == this; }
   static Reactor* current() { return current_; }
 

@@ -20,7 +20,9 @@ class TaskQueue {
 
   explicit TaskQueue(size_t cap) : cap_(cap) {}
 
-  Push push(Task task) {
+  // Takes the task unless the queue is full: then `task` is left as it was, so the caller
+  // can still run it or release what it holds.
+  Push push(Task& task) {
     std::lock_guard<std::mutex> lock(mu_);
     if (tasks_.size() >= cap_) return Push::kFull;
     tasks_.push_back(std::move(task));
