@@ -67,7 +67,8 @@ void ConnTable::on_sent(Channel& ch, size_t n) {
   publish_output(c);
   if ((c.marks_ & Connection::kAboveHigh) && ch.out.size() <= cfg_.out_low_watermark) {
     c.marks_ &= ~Connection::kAboveHigh;
-    if (writes(c)) {
+    // Also after shutdown_write(): a handler that paused reading for this drain resumes here.
+    if (is_open(c)) {
       h_.on_drain(c);
       if (c.lifecycle_ >= Lifecycle::kLingering) return;
     }
