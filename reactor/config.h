@@ -21,7 +21,9 @@ struct Config {
   bool pin_cpus = false;
 
   // Listening.
-  std::string listen = "0.0.0.0:9000";  // "host:port", "[v6]:port" or "unix:/path"
+  // "host:port", "[v6]:port" or "unix:/path". Loopback by default: facing the network is
+  // asked for explicitly ("0.0.0.0:9000", "[::]:9000").
+  std::string listen = "127.0.0.1:9000";
   int backlog = 4096;
   AcceptMode accept_mode = AcceptMode::kReusePort;
   uint32_t max_connections = 0;  // 0: unlimited; excess is accepted and closed at once

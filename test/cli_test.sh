@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end checks of the `percore` binary: TOML config + flag overrides, bad config values,
-# a port in use, graceful SIGTERM,
+# a port in use, graceful SIGTERM, where serve listens (loopback unless asked),
 # the bench command. Usage: test/cli_test.sh PATH/TO/percore
 # Prints one line per check and "cli: N passed, M failed"; exit status = failures.
 set -u
@@ -76,7 +76,38 @@ check "an unknown key in the file is refused" [ $? -ne 0 ]
 check "an inconsistent config is refused" [ $? -eq 1 ]
 check "... explaining it" grep -q "out_low_watermark" "$tmp/err5"
 
-# 5. The README's main job, shortened: both backends under byte-checked load, a table.
+# 5. Where serve listens: --port alone is loopback only, --listen 0.0.0.0 is every interface.
+connects() {  # connects HOST PORT: a TCP connect succeeds
+  timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+port=$(free_port)
+"$bin" serve --port "$port" --threads 1 >/dev/null 2>"$tmp/err6" &
+pid=$!
+pids+=($pid)
+check "--port alone: reachable on 127.0.0.1" wait_listening "$port"
+check "... not on another local address (127.0.0.2)" bash -c "! timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.2/$port' 2>/dev/null"
+check "... the startup line shows 127.0.0.1:P" grep -q "listening on 127.0.0.1:$port," "$tmp/err6"
+check "... and says it is loopback only, naming --listen 0.0.0.0:P" \
+  grep -q "loopback only.*--listen 0.0.0.0:$port" "$tmp/err6"
+kill -TERM "$pid"; wait "$pid" 2>/dev/null
+port=$(free_port)
+"$bin" serve --listen "0.0.0.0:$port" --threads 1 >/dev/null 2>"$tmp/err7" &
+pid=$!
+pids+=($pid)
+check "--listen 0.0.0.0:P: reachable on 127.0.0.1" wait_listening "$port"
+check "... and on 127.0.0.2" connects 127.0.0.2 "$port"
+check "... without the loopback note" bash -c "! grep -q 'loopback only' '$tmp/err7'"
+kill -TERM "$pid"; wait "$pid" 2>/dev/null
+port=$(free_port)
+printf 'listen = "0.0.0.0:1"\n' >"$tmp/any.toml"
+"$bin" serve --config "$tmp/any.toml" --port "$port" --threads 1 >/dev/null 2>"$tmp/err8" &
+pid=$!
+pids+=($pid)
+check "--port with the file's listen keeps its host (0.0.0.0)" wait_listening "$port"
+check "... reachable on 127.0.0.2" connects 127.0.0.2 "$port"
+kill -TERM "$pid"; wait "$pid" 2>/dev/null
+
+# 6. The README's main job, shortened: both backends under byte-checked load, a table.
 "$bin" bench --conns 20 --depth 4 --duration 0.5 --warmup 0.2 --rounds 3 >"$tmp/bench" \
   2>"$tmp/bench.err"
 check "bench runs both backends and exits 0" [ $? -eq 0 ]

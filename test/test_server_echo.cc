@@ -1,5 +1,7 @@
 // Echo over loopback, byte for byte: many connections, random sizes, partial frames, IPv6,
 // Unix sockets and the accept modes. Runs once per backend (PERCORE_TEST_BACKEND).
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -45,7 +47,42 @@ std::string Frame(const std::string& payload) {
   return f + payload;
 }
 
+// Records the accepted socket's TCP_NODELAY (Linux copies it from the listener), then echoes.
+struct NodelayProbe {
+  std::atomic<int> nodelay{-1};
+  void on_open(Connection& c) {
+    int v = -1;
+    socklen_t len = sizeof v;
+    ::getsockopt(c.fd(), IPPROTO_TCP, TCP_NODELAY, &v, &len);
+    nodelay.store(v);
+  }
+  size_t on_data(Connection& c, std::span<const char> in) {
+    c.send(in);
+    return in.size();
+  }
+};
+
 }  // namespace
+
+TEST_CASE("accepted sockets have TCP_NODELAY as the config says", "[echo]") {
+  for (bool want : {true, false}) {
+    for (AcceptMode mode : {AcceptMode::kReusePort, AcceptMode::kRoundRobin}) {
+      INFO("tcp_nodelay=" << want << " accept_mode=" << AcceptModeName(mode));
+      NodelayProbe probe;
+      Config cfg = test::TestConfig();
+      cfg.tcp_nodelay = want;
+      cfg.accept_mode = mode;
+      TcpServer server(cfg, probe);
+      REQUIRE(server.start().ok());
+      Fd fd = Connect(server.port());
+      REQUIRE(SendAll(fd.get(), "nagle?"));
+      CHECK(RecvExactly(fd.get(), 6) == "nagle?");
+      REQUIRE(test::Eventually([&] { return probe.nodelay.load() != -1; }));
+      CHECK((probe.nodelay.load() != 0) == want);
+      server.shutdown();
+    }
+  }
+}
 
 TEST_CASE("1,000 connections echo random-sized messages byte for byte", "[echo]") {
   apps::EchoHandler echo;

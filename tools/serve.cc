@@ -1,11 +1,19 @@
 // `percore serve`: runs a built-in app on a TcpServer until SIGINT/SIGTERM, then shuts down
 // gracefully. Every Config field is a flag and a key of the --config TOML file.
+//
+// Where it listens: 127.0.0.1 (loopback only) unless --listen or the file's `listen` names a
+// host. `--port N` alone is 127.0.0.1:N; with an explicit --listen/`listen` it replaces that
+// address's port and keeps its host. A server that faces the network is always asked for.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "net/address.h"
 #include "net/tcp_server.h"
 #include "reactor/signals.h"
 #include "tools/apps/echo.h"
@@ -13,6 +21,37 @@
 #include "tools/commands.h"
 
 namespace percore::tools {
+namespace {
+
+// The address to listen on from --listen (or the file's `listen`, if either was given) and
+// --port (-1 if not given). Without an explicit --listen the host is 127.0.0.1.
+absl::StatusOr<std::string> ListenAddress(bool listen_given, const std::string& listen, int port) {
+  if (port < 0) return listen;  // the flag's, the file's or Config's default (127.0.0.1:9000)
+  if (!listen_given) return absl::StrCat("127.0.0.1:", port);
+  absl::StatusOr<Address> addr = Address::Parse(listen);
+  if (!addr.ok()) return addr.status();
+  if (addr->is_unix()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--port ", port, " does not apply to the unix socket '", listen, "'"));
+  }
+  addr->set_port(static_cast<uint16_t>(port));
+  return addr->ToString();
+}
+
+bool IsLoopback(const Address& a) {
+  if (a.family() == AF_INET) {
+    uint32_t ip = ntohl(reinterpret_cast<const sockaddr_in*>(a.sa())->sin_addr.s_addr);
+    return (ip >> 24) == 127;
+  }
+  if (a.family() == AF_INET6) {
+    const in6_addr& ip = reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&ip)) return true;
+    if (IN6_IS_ADDR_V4MAPPED(&ip)) return ip.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+}  // namespace
 
 int ServeMain(int argc, char** argv) {
   CLI::App app("percore serve: run a built-in app", "percore serve");
@@ -26,7 +65,9 @@ int ServeMain(int argc, char** argv) {
   app.add_option("--app", app_name, "built-in app to serve")
       ->check(CLI::IsMember({"echo"}))
       ->capture_default_str();
-  app.add_option("--port", port, "shorthand for --listen 0.0.0.0:PORT")
+  app.add_option("--port", port,
+                 "shorthand for --listen 127.0.0.1:PORT (loopback only); with --listen, "
+                 "replaces its port")
       ->check(CLI::Range(0, 65535));
   app.add_flag("--stats", stats, "print a stats line every second");
   app.add_flag("--prometheus", prometheus, "with --stats, print Prometheus text instead");
@@ -36,7 +77,14 @@ int ServeMain(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  if (port >= 0) config.listen = absl::StrCat("0.0.0.0:", port);
+  // count() includes a value read from the --config file.
+  const bool listen_given = app.get_option("--listen")->count() > 0;
+  absl::StatusOr<std::string> listen = ListenAddress(listen_given, config.listen, port);
+  if (!listen.ok()) {
+    std::fprintf(stderr, "percore serve: %s\n", std::string(listen.status().message()).c_str());
+    return 1;
+  }
+  config.listen = *listen;
 
   // Before any thread exists, so every reactor thread inherits the blocked mask.
   auto signals = SignalFd::Block({SIGINT, SIGTERM});
@@ -51,6 +99,12 @@ int ServeMain(int argc, char** argv) {
     return 1;
   }
   std::fprintf(stderr, "%s\n", server.startup_note().c_str());
+  if (IsLoopback(server.address())) {
+    std::fprintf(stderr,
+                 "percore serve: %s is loopback only, unreachable from other hosts; to listen "
+                 "on all interfaces: --listen 0.0.0.0:%d\n",
+                 server.address().ToString().c_str(), server.port());
+  }
   int sig = 0;
   while ((sig = signals->wait(1000)) == 0) {
     if (!stats) continue;
