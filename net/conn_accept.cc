@@ -77,7 +77,6 @@ void ConnTable::adopt(int fd) {
     ::close(fd);
     return;
   }
-  ApplySocketOptions(fd, cfg_);
   Connection* c = new (slab_.at(slot)) Connection(this, &r_.pool());
   c->ch_.fd = fd;
   c->ch_.slot = slot;

@@ -13,7 +13,8 @@
 
 namespace percore {
 
-absl::StatusOr<Fd> Listen(const Address& addr, int backlog, bool reuse_port) {
+absl::StatusOr<Fd> Listen(const Address& addr, int backlog, bool reuse_port,
+                          const Config* options) {
   Fd fd(::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return SyscallError("socket", errno);
   int one = 1;
@@ -22,9 +23,29 @@ absl::StatusOr<Fd> Listen(const Address& addr, int backlog, bool reuse_port) {
     if (reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
       return SyscallError("setsockopt(SO_REUSEPORT)", errno);
     }
-    // Accepted sockets inherit it (see ApplySocketOptions): one setsockopt per listener
-    // instead of one per connection.
-    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // Linux copies the listener's socket options into each socket it accepts (TCP_NODELAY,
+    // SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF: checked on 6.x with a listener/accept test), so they
+    // are set once here instead of once per connection: under connection churn a setsockopt
+    // was one of ~8 syscalls per connection. Buffer sizes set before listen() also shape the
+    // window scale the handshake offers.
+    int nodelay = options == nullptr || options->tcp_nodelay ? 1 : 0;
+    ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &nodelay, sizeof nodelay);
+    if (options != nullptr) {
+      if (options->keepalive) ::setsockopt(fd.get(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+      if (options->rcvbuf > 0) {
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &options->rcvbuf, sizeof(int));
+      }
+      if (options->sndbuf > 0) {
+        ::setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &options->sndbuf, sizeof(int));
+      }
+      if (options->defer_accept > absl::ZeroDuration()) {
+        int secs = static_cast<int>(
+            absl::ToInt64Seconds(absl::Ceil(options->defer_accept, absl::Seconds(1))));
+        if (::setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof secs) != 0) {
+          return SyscallError("setsockopt(TCP_DEFER_ACCEPT)", errno);
+        }
+      }
+    }
   } else {
     // A stale socket file from a previous run would make bind fail with EADDRINUSE.
     const auto* un = reinterpret_cast<const sockaddr_un*>(addr.sa());
@@ -46,24 +67,6 @@ absl::StatusOr<Address> LocalAddress(int fd) {
     return SyscallError("getsockname", errno);
   }
   return Address::FromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
-}
-
-void ApplySocketOptions(int fd, const Config& config) {
-  int one = 1;
-  // Linux copies the listener's socket options into each socket it accepts (TCP_NODELAY,
-  // SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF, TCP_KEEPIDLE: checked on 6.x with a listener/accept
-  // test), and Listen() gives every TCP listener TCP_NODELAY, so with the default
-  // tcp_nodelay = true there is nothing to set: under connection churn that setsockopt was
-  // one of ~8 syscalls per connection (about 1% of the server's CPU per connection with the
-  // kit's churn case). Only a config that wants Nagle pays a call, to clear it.
-  // Errors are ignored on purpose: Unix-domain sockets reject the TCP options.
-  if (!config.tcp_nodelay) {
-    int zero = 0;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &zero, sizeof zero);
-  }
-  if (config.keepalive) ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-  if (config.rcvbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &config.rcvbuf, sizeof(int));
-  if (config.sndbuf > 0) ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &config.sndbuf, sizeof(int));
 }
 
 void SetLingerZero(int fd) {

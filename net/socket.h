@@ -9,14 +9,14 @@
 
 namespace percore {
 
-// A non-blocking listening socket bound to `addr`; SO_REUSEPORT when reuse_port. TCP
-// listeners carry TCP_NODELAY, which the sockets they accept inherit.
-absl::StatusOr<Fd> Listen(const Address& addr, int backlog, bool reuse_port);
+// A non-blocking listening socket bound to `addr`; SO_REUSEPORT when reuse_port. A TCP
+// listener carries the per-connection options of `options` (TCP_NODELAY, on without options;
+// keepalive, buffer sizes, defer_accept), which the sockets it accepts inherit: nothing is set
+// per accepted connection.
+absl::StatusOr<Fd> Listen(const Address& addr, int backlog, bool reuse_port,
+                          const Config* options = nullptr);
 // The address a socket is bound to (to learn the port chosen for port 0).
 absl::StatusOr<Address> LocalAddress(int fd);
-// TCP_NODELAY, keepalive and buffer sizes from config, for a socket accepted from a Listen()
-// socket: TCP_NODELAY on is inherited from it and costs nothing here; off is set per socket.
-void ApplySocketOptions(int fd, const Config& config);
 // Makes the next close() send RST instead of FIN (SO_LINGER 0).
 void SetLingerZero(int fd);
 

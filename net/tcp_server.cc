@@ -33,7 +33,7 @@ absl::Status TcpServer::start() {
   size_t n = reuse ? group_.size() : 1;
   Address a = *addr;
   for (size_t i = 0; i < n; ++i) {
-    auto fd = Listen(a, config_.backlog, reuse);
+    auto fd = Listen(a, config_.backlog, reuse, &config_);
     if (!fd.ok()) return fd.status();
     if (i == 0) {
       auto local = LocalAddress(fd->get());

@@ -33,6 +33,10 @@ struct Config {
   bool keepalive = false;
   int rcvbuf = 0;  // 0: kernel default
   int sndbuf = 0;
+  // Accept a connection only once its first bytes arrived (TCP_DEFER_ACCEPT, whole seconds):
+  // fewer wake-ups per connection, for protocols where the client speaks first (echo, HTTP,
+  // RESP). A client that stays silent is accepted after about this long. 0: off.
+  absl::Duration defer_accept = absl::ZeroDuration();
 
   // Timeouts (zero disables).
   absl::Duration idle_timeout = absl::ZeroDuration();

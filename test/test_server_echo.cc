@@ -47,14 +47,19 @@ std::string Frame(const std::string& payload) {
   return f + payload;
 }
 
-// Records the accepted socket's TCP_NODELAY (Linux copies it from the listener), then echoes.
+// Records the accepted socket's options (Linux copies them from the listener), then echoes.
 struct NodelayProbe {
-  std::atomic<int> nodelay{-1};
-  void on_open(Connection& c) {
+  std::atomic<int> nodelay{-1}, keepalive{-1}, sndbuf{-1};
+  static int Get(int fd, int level, int name) {
     int v = -1;
     socklen_t len = sizeof v;
-    ::getsockopt(c.fd(), IPPROTO_TCP, TCP_NODELAY, &v, &len);
-    nodelay.store(v);
+    ::getsockopt(fd, level, name, &v, &len);
+    return v;
+  }
+  void on_open(Connection& c) {
+    keepalive.store(Get(c.fd(), SOL_SOCKET, SO_KEEPALIVE));
+    sndbuf.store(Get(c.fd(), SOL_SOCKET, SO_SNDBUF));
+    nodelay.store(Get(c.fd(), IPPROTO_TCP, TCP_NODELAY));
   }
   size_t on_data(Connection& c, std::span<const char> in) {
     c.send(in);
@@ -64,13 +69,15 @@ struct NodelayProbe {
 
 }  // namespace
 
-TEST_CASE("accepted sockets have TCP_NODELAY as the config says", "[echo]") {
+TEST_CASE("accepted sockets have TCP_NODELAY, keepalive and sndbuf as the config says", "[echo]") {
   for (bool want : {true, false}) {
     for (AcceptMode mode : {AcceptMode::kReusePort, AcceptMode::kRoundRobin}) {
-      INFO("tcp_nodelay=" << want << " accept_mode=" << AcceptModeName(mode));
+      INFO("tcp_nodelay=keepalive=" << want << " accept_mode=" << AcceptModeName(mode));
       NodelayProbe probe;
       Config cfg = test::TestConfig();
       cfg.tcp_nodelay = want;
+      cfg.keepalive = want;
+      cfg.sndbuf = want ? 96 * 1024 : 0;
       cfg.accept_mode = mode;
       TcpServer server(cfg, probe);
       REQUIRE(server.start().ok());
@@ -79,9 +86,29 @@ TEST_CASE("accepted sockets have TCP_NODELAY as the config says", "[echo]") {
       CHECK(RecvExactly(fd.get(), 6) == "nagle?");
       REQUIRE(test::Eventually([&] { return probe.nodelay.load() != -1; }));
       CHECK((probe.nodelay.load() != 0) == want);
+      CHECK((probe.keepalive.load() != 0) == want);
+      if (want) CHECK(probe.sndbuf.load() == 2 * 96 * 1024);  // the kernel doubles it
       server.shutdown();
     }
   }
+}
+
+TEST_CASE("defer_accept: a silent client is not accepted yet, a speaking one is served", "[echo]") {
+  apps::EchoHandler echo;
+  Config cfg = test::TestConfig();
+  cfg.defer_accept = absl::Seconds(30);
+  TcpServer server(cfg, echo);
+  REQUIRE(server.start().ok());
+  Fd silent = Connect(server.port());
+  Fd speaker = Connect(server.port());
+  REQUIRE(SendAll(speaker.get(), "first"));
+  CHECK(RecvExactly(speaker.get(), 5) == "first");
+  // The speaker's accept went through the same listeners after the silent one connected.
+  CHECK(server.stats().accepted == 1);
+  REQUIRE(SendAll(silent.get(), "late"));
+  CHECK(RecvExactly(silent.get(), 4) == "late");
+  CHECK(server.stats().accepted == 2);
+  server.shutdown();
 }
 
 TEST_CASE("1,000 connections echo random-sized messages byte for byte", "[echo]") {

@@ -60,6 +60,9 @@ void AddConfigOptions(CLI::App& app, Config& c) {
   AddDuration(app, "--linger-timeout", &c.linger_timeout,
               "after a graceful close, read and discard until the peer closes, at most this long "
               "(0 = close at once)");
+  AddDuration(app, "--defer-accept", &c.defer_accept,
+              "accept a connection once its first bytes arrived (TCP_DEFER_ACCEPT; client-speaks-"
+              "first protocols only; 0 = off)");
   app.add_option("--out-high-watermark", c.out_high_watermark, "send() reports backpressure above")
       ->capture_default_str();
   app.add_option("--out-low-watermark", c.out_low_watermark, "on_drain() below")
