@@ -77,7 +77,40 @@ struct BigOnX {
   void on_drain(Connection& c) { c.resume_reading(); }
 };
 
+// Echoes; on 'q' it also pauses and resumes inside the same callback.
+struct PauseResumeAtOnce {
+  size_t on_data(Connection& c, std::span<const char> in) {
+    c.send(in);
+    if (std::string_view(in.data(), in.size()).find('q') != std::string_view::npos) {
+      c.pause_reading();
+      c.resume_reading();
+    }
+    return in.size();
+  }
+};
+
 }  // namespace
+
+// io_uring: the pause queues a cancel of the multishot receive and the resume finds it still
+// armed, so the receive ends (-ECANCELED, no IORING_CQE_F_MORE) after the connection resumed:
+// whichever of the two completions comes last must arm it again. Epoll: nothing to lose.
+TEST_CASE("pause and resume in one callback: the connection keeps receiving", "[mutants]") {
+  PauseResumeAtOnce h;
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port());
+  for (int i = 0; i < 20; ++i) {
+    std::string q(1, 'q');
+    q += std::to_string(i);
+    REQUIRE(SendAll(fd.get(), q));
+    REQUIRE(RecvExactly(fd.get(), q.size(), 3000) == q);
+    SyncTurns(server);  // the cancel and the end of the receive completed
+  }
+  REQUIRE(SendAll(fd.get(), "after"));
+  CHECK(RecvExactly(fd.get(), 5, 3000) == "after");
+  fd.reset();
+  server.shutdown();
+}
 
 // Bytes that arrive while a connection is paused stay in the socket (epoll: the edge is left
 // unconsumed; io_uring: the receive was cancelled). Resuming must read them without any further
@@ -133,6 +166,33 @@ TEST_CASE("resume inside the turn-end flush reads what the paused read left in t
   bool same = got == msg;  // (not printed: random bytes)
   CHECK(same);
   fd.reset();
+  server.shutdown();
+}
+
+// Bytes and the peer's FIN wait in the socket together. Epoll: the read that gets the bytes is
+// short, but EPOLLRDHUP came with the same edge, so the socket is not drained until recv says 0.
+// io_uring: the multishot receive may end (no IORING_CQE_F_MORE) with those bytes, and must be
+// re-armed to see the EOF. Either way: the echo, then the server's FIN.
+TEST_CASE("bytes and FIN that arrive together: the whole echo, then EOF", "[mutants]") {
+  apps::EchoHandler echo;
+  TcpServer server(test::TestConfig(), echo);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port());
+  REQUIRE(SendAll(fd.get(), "p"));
+  REQUIRE(RecvExactly(fd.get(), 1) == "p");
+  {
+    std::promise<void> release = BlockReactors(server);
+    REQUIRE(SendAll(fd.get(), "abc"));
+    ::shutdown(fd.get(), SHUT_WR);
+    REQUIRE(test::Eventually([&] { return Unacked(fd.get()) == 0; }, 2000));
+    release.set_value();
+  }
+  bool closed = false;
+  std::string got = test::RecvAll(fd.get(), 3000, &closed);
+  CHECK(got == "abc");
+  CHECK(closed);
+  CHECK(test::Eventually(
+      [&] { return server.stats().closed[size_t(CloseReason::kPeerClosed)] == 1; }, 3000));
   server.shutdown();
 }
 
