@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <future>
@@ -89,7 +90,46 @@ struct PauseResumeAtOnce {
   }
 };
 
+// 'x' asks for `reply` bytes and ignores backpressure; on_drain records how much output was
+// still queued when it ran.
+struct DrainProbe {
+  size_t reply = 512 * 1024;
+  std::atomic<int> drains{0};
+  std::atomic<size_t> queued_at_drain{0};
+  size_t on_data(Connection& c, std::span<const char> in) {
+    for (char ch : in) {
+      if (ch == 'x') c.send(std::string(reply, 'D'));
+    }
+    return in.size();
+  }
+  void on_drain(Connection& c) {
+    queued_at_drain = std::max<size_t>(queued_at_drain, c.output_bytes());
+    drains++;
+  }
+};
+
 }  // namespace
+
+// on_drain is owed once output passed the high watermark, and runs only when it has fallen to
+// the low watermark (hysteresis), not as soon as it dips under the high one.
+TEST_CASE("on_drain runs once output is down to the low watermark", "[mutants]") {
+  DrainProbe h;
+  Config cfg = test::TestConfig();
+  cfg.out_high_watermark = 128 * 1024;
+  cfg.out_low_watermark = 8 * 1024;
+  cfg.sndbuf = 16 * 1024;  // the kernel takes the reply in steps far smaller than high - low
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port(), 4096);
+  REQUIRE(SendAll(fd.get(), "x"));
+  REQUIRE(test::Eventually([&] { return server.stats().backpressure >= 1; }));
+  std::string got = RecvExactly(fd.get(), h.reply, 3000);
+  CHECK(got.size() == h.reply);
+  CHECK(test::Eventually([&] { return h.drains == 1; }, 2000));
+  CHECK(h.queued_at_drain <= cfg.out_low_watermark);
+  fd.reset();
+  server.shutdown();
+}
 
 // io_uring: the pause queues a cancel of the multishot receive and the resume finds it still
 // armed, so the receive ends (-ECANCELED, no IORING_CQE_F_MORE) after the connection resumed:
