@@ -108,7 +108,109 @@ struct DrainProbe {
   }
 };
 
+// Records every whole line "<text>\n" it consumes; the line "pause" answers 64 KiB (above a
+// 16 KiB high watermark) and pauses, returning only what it consumed so far; on_drain resumes.
+struct LinePauser {
+  std::mutex mu;
+  std::string seen;  // "<line>," per line, in order
+  size_t on_data(Connection& c, std::span<const char> in) {
+    std::string_view s(in.data(), in.size());
+    size_t used = 0;
+    for (size_t nl; (nl = s.find('\n', used)) != std::string_view::npos;) {
+      std::string_view line = s.substr(used, nl - used);
+      used = nl + 1;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        seen.append(line).append(",");
+      }
+      if (line == "pause") {
+        c.send(std::string(64 * 1024, 'P'));
+        c.pause_reading();
+        break;
+      }
+    }
+    return used;
+  }
+  void on_drain(Connection& c) { c.resume_reading(); }
+  std::string lines() {
+    std::lock_guard<std::mutex> lock(mu);
+    return seen;
+  }
+};
+
+// 'h' answers 256 KiB and half-closes (shutdown_write): FIN once that output is out.
+struct ReplyThenHalfClose {
+  size_t on_data(Connection& c, std::span<const char> in) {
+    for (char ch : in) {
+      if (ch == 'h') {
+        c.send(std::string(256 * 1024, 'H'));
+        c.shutdown_write();
+      }
+    }
+    return in.size();
+  }
+};
+
 }  // namespace
+
+// shutdown_write() with output queued, then the peer's FIN before that output is out: both
+// directions end, but only after the output (flush, then close). Closing at once would give
+// the peer a clean EOF after lost bytes.
+TEST_CASE("the peer's FIN while our half-close waits for output: all of it, then EOF",
+          "[mutants]") {
+  ReplyThenHalfClose h;
+  Config cfg = test::TestConfig();
+  cfg.sndbuf = 16 * 1024;  // the reply waits in user space until the peer reads
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port(), 4096);
+  REQUIRE(SendAll(fd.get(), "h"));
+  REQUIRE(test::Eventually([&] { return server.stats().bytes_out > 0; }));
+  ::shutdown(fd.get(), SHUT_WR);
+  REQUIRE(test::Eventually([&] { return Unacked(fd.get()) == 0; }, 2000));  // FIN is there
+  SyncTurns(server);  // and the server read it while its reply was still queued
+  bool closed = false;
+  std::string got = test::RecvAll(fd.get(), 3000, &closed);
+  CHECK(got.size() == 256 * 1024);
+  CHECK(closed);
+  CHECK(test::Eventually(
+      [&] { return server.stats().closed[size_t(CloseReason::kPeerClosed)] == 1; }, 2000));
+  server.shutdown();
+}
+
+// A partial frame is waiting and the next read is longer than the room max_frame leaves: the
+// framework hands over the frame's part first, and when the handler pauses on it, the rest of
+// that read must be kept for the redelivery, not dropped.
+TEST_CASE("a pause while joining a partial frame keeps the rest of the read", "[mutants]") {
+  LinePauser h;
+  Config cfg = test::TestConfig();
+  cfg.max_frame = 1024;
+  cfg.out_high_watermark = 16 * 1024;
+  cfg.out_low_watermark = 4 * 1024;
+  cfg.sndbuf = 16 * 1024;
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port(), 4096);
+  REQUIRE(SendAll(fd.get(), "ab"));  // a partial line: kept
+  REQUIRE(test::Eventually([&] { return server.stats().bytes_in == 2; }));
+  SyncTurns(server);
+  // One read of ~3 KB: "c\npause\n" completes the kept line and pauses; the lines after it
+  // go beyond max_frame's room.
+  std::string burst = "c\npause\n", want = "abc,pause,";
+  for (int i = 0; burst.size() < 3000; ++i) {
+    std::string line = "line" + std::to_string(i);
+    burst += line + "\n";
+    want += line + ",";
+  }
+  REQUIRE(SendAll(fd.get(), burst));
+  std::string got = RecvExactly(fd.get(), 64 * 1024, 3000);  // the reply; on_drain resumes
+  CHECK(got.size() == 64 * 1024);
+  CHECK(test::Eventually([&] { return h.lines() == want; }, 2000));
+  CHECK(h.lines() == want);
+  CHECK(server.stats().closed_total() == 0);
+  fd.reset();
+  server.shutdown();
+}
 
 // on_drain is owed once output passed the high watermark, and runs only when it has fallen to
 // the low watermark (hysteresis), not as soon as it dips under the high one.
