@@ -79,6 +79,8 @@ class Connection {
     return send(std::string_view(s.data(), s.size()));
   }
   void close(CloseMode mode = CloseMode::kGraceful);
+  // The same, with the reason on_close and the stats will show (a codec error, say).
+  void close(CloseMode mode, CloseReason reason);
   // Half-close: FIN after queued output, keep reading until the peer closes.
   void shutdown_write();
   // While paused no input reaches the handler, the peer's FIN included; bytes already read

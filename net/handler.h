@@ -6,20 +6,29 @@
 //   void   on_close(Connection&, CloseReason);              // exactly once
 //   void   on_peer_shutdown(Connection&);                   // peer's FIN; default: flush, close
 //   void   on_shutdown(Connection&);                        // server is draining
+// A handler that speaks framed messages names a codec (protocol/) instead of on_data:
+//   Codec  codec;                                           // a member, with its options
+//   void   on_message(Connection&, std::span<const char> msg);  // one whole frame, no copy
+//   void   on_codec_error(Connection&, CodecError);        // optional: answer before the close
+// The framework keeps partial frames, runs the decoder, and closes a connection whose input
+// the codec rejects (reason kMalformed or kFrameTooLarge) after on_codec_error.
 // HandlerOps is the type-erased form the reactors call (one virtual call per event) and
-// HandlerAdapter<H> builds it, so the library compiles once and ConnState still lives in the
-// connection's slab slot. The handler object is shared by all reactor threads.
+// HandlerAdapter<H> builds it, so the library compiles once and ConnState (and the codec's
+// per-connection State) still live in the connection's slab slot. The handler object is
+// shared by all reactor threads.
 #pragma once
 
 #include <cstddef>
 #include <new>
 #include <span>
 
+#include "protocol/codec.h"
 #include "reactor/stats.h"
 
 namespace percore {
 
 class Connection;
+void CountFrame(Connection& c);  // net/connection.cc: the reactor's frames_in counter
 
 class HandlerOps {
  public:
@@ -50,6 +59,12 @@ struct StateOf<H> {
 }  // namespace internal
 
 template <class H>
+concept MessageHandler = requires(H& h, Connection& c, std::span<const char> m) {
+  h.codec;
+  h.on_message(c, m);
+};
+
+template <class H>
 class HandlerAdapter final : public HandlerOps {
  public:
   using State = typename internal::StateOf<H>::type;
@@ -58,20 +73,32 @@ class HandlerAdapter final : public HandlerOps {
   explicit HandlerAdapter(H& h) : h_(h) {}
 
   size_t state_size() const override {
-    return std::is_same_v<State, internal::NoState> ? 0 : sizeof(State);
+    if constexpr (MessageHandler<H>) {
+      return codec_offset() + sizeof(CodecSlot);
+    } else {
+      return std::is_same_v<State, internal::NoState> ? 0 : sizeof(State);
+    }
   }
   void construct_state(void* p) override {
     if constexpr (!std::is_same_v<State, internal::NoState>) new (p) State();
+    if constexpr (MessageHandler<H>) new (static_cast<char*>(p) + codec_offset()) CodecSlot();
   }
   void destroy_state(void* p) override {
     if constexpr (!std::is_same_v<State, internal::NoState>) {
       std::launder(static_cast<State*>(p))->~State();
     }
+    if constexpr (MessageHandler<H>) slot_at(p).~CodecSlot();
   }
   void on_open(Connection& c) override {
     if constexpr (requires { h_.on_open(c); }) h_.on_open(c);
   }
-  size_t on_data(Connection& c, std::span<const char> in) override { return h_.on_data(c, in); }
+  size_t on_data(Connection& c, std::span<const char> in) override {
+    if constexpr (MessageHandler<H>) {
+      return on_frames(c, in);
+    } else {
+      return h_.on_data(c, in);
+    }
+  }
   void on_drain(Connection& c) override {
     if constexpr (requires { h_.on_drain(c); }) h_.on_drain(c);
   }
@@ -90,7 +117,69 @@ class HandlerAdapter final : public HandlerOps {
   }
 
  private:
+  template <class X>
+  struct CodecStateOf {
+    using type = internal::NoState;
+  };
+  template <class X>
+  requires requires { typename std::remove_cvref_t<decltype(std::declval<X&>().codec)>::State; }
+  struct CodecStateOf<X> {
+    using type = typename std::remove_cvref_t<decltype(std::declval<X&>().codec)>::State;
+  };
+  // The codec's per-connection State, and how many bytes its next decode needs at least (so a
+  // large frame arriving in pieces is not decoded again and again).
+  struct CodecSlot {
+    typename CodecStateOf<H>::type state{};
+    size_t need = 0;
+  };
+  static constexpr size_t codec_offset() {
+    size_t user = std::is_same_v<State, internal::NoState> ? 0 : sizeof(State);
+    return (user + alignof(CodecSlot) - 1) & ~(alignof(CodecSlot) - 1);
+  }
+  static CodecSlot& slot_at(void* state) {
+    return *std::launder(reinterpret_cast<CodecSlot*>(static_cast<char*>(state) + codec_offset()));
+  }
+
+  size_t on_frames(Connection& c, std::span<const char> in);
+
   H& h_;
 };
+
+}  // namespace percore
+
+#include "net/connection.h"  // on_frames needs the whole Connection
+
+namespace percore {
+
+template <class H>
+size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
+  if constexpr (MessageHandler<H>) {
+    CodecSlot& slot = slot_at(&c.template state<char>());
+    size_t used = 0;
+    while (used < in.size() && in.size() - used >= slot.need) {
+      std::span<const char> rest = in.subspan(used);
+      Decoded d = h_.codec.decode(slot.state, rest);
+      if (d.kind == Decoded::Kind::kNeedMore) {
+        slot.need = d.need;
+        break;
+      }
+      slot.need = 0;
+      if (d.kind == Decoded::Kind::kError) {
+        if constexpr (requires { h_.on_codec_error(c, d.error); }) h_.on_codec_error(c, d.error);
+        c.close(CloseMode::kGraceful, d.error == CodecError::kTooLarge ? CloseReason::kFrameTooLarge
+                                                                       : CloseReason::kMalformed);
+        return in.size();
+      }
+      used += d.consumed;
+      CountFrame(c);
+      h_.on_message(c, rest.subspan(d.offset, d.size));
+      // The handler closed, or paused (the rest is kept and handed over on resume).
+      if (c.closing() || c.reading_paused()) break;
+    }
+    return used;
+  } else {
+    return in.size();
+  }
+}
 
 }  // namespace percore

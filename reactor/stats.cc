@@ -27,6 +27,8 @@ const char* CloseReasonName(CloseReason r) {
       return "no_memory";
     case CloseReason::kShutdown:
       return "shutdown";
+    case CloseReason::kMalformed:
+      return "malformed";
     case CloseReason::kCount:
       break;
   }
@@ -49,6 +51,7 @@ void StatsSnapshot::add(const ReactorStats& s) {
   stale_handles += s.stale_handles.get();
   posts_dropped += s.posts_dropped.get();
   handle_refused += s.handle_refused.get();
+  frames_in += s.frames_in.get();
   handoffs_failed += s.handoffs_failed.get();
   lingered += s.lingered.get();
   lingering += s.lingering.get();
@@ -102,6 +105,7 @@ std::string StatsSnapshot::ToPrometheus() const {
   metric("loop_turns_total", "counter", loop_turns);
   metric("events_total", "counter", events);
   metric("stale_handles_total", "counter", stale_handles);
+  metric("frames_in_total", "counter", frames_in);
   metric("handle_sends_refused_total", "counter", handle_refused);
   metric("handoffs_failed_total", "counter", handoffs_failed);
   metric("posts_dropped_total", "counter", posts_dropped);

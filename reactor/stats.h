@@ -22,6 +22,7 @@ enum class CloseReason : uint8_t {
   kFrameTooLarge,   // the handler left more than max_frame bytes unconsumed
   kNoMemory,        // the reactor's buffer pool ran out
   kShutdown,        // graceful shutdown closed it
+  kMalformed,       // the connection's codec found input the protocol does not allow
   kCount
 };
 
@@ -47,6 +48,7 @@ class Counter {
 struct ReactorStats {
   Counter accepted, open, rejected_max_conns, accept_errors, bytes_in, bytes_out, backpressure,
       evictions, loop_turns, events, tasks, stale_handles, posts_dropped;
+  Counter frames_in;            // whole messages a codec handed to on_message
   Counter handle_refused;       // ConnHandle sends/closes refused: queue or byte bound full
   Counter handoffs_failed;      // accepted fds a sibling could not take (adopted here instead)
   Counter lingered, lingering;  // lingering closes started; in progress (fd still held)
@@ -57,8 +59,9 @@ struct ReactorStats {
 struct StatsSnapshot {
   uint64_t reactors = 0, accepted = 0, open = 0, rejected_max_conns = 0, accept_errors = 0,
            bytes_in = 0, bytes_out = 0, backpressure = 0, evictions = 0, loop_turns = 0, events = 0,
-           tasks = 0, stale_handles = 0, posts_dropped = 0, handle_refused = 0, handoffs_failed = 0,
-           pool_chunks_in_use = 0, pool_failures = 0, lingered = 0, lingering = 0;
+           tasks = 0, stale_handles = 0, posts_dropped = 0, frames_in = 0, handle_refused = 0,
+           handoffs_failed = 0, pool_chunks_in_use = 0, pool_failures = 0, lingered = 0,
+           lingering = 0;
   std::array<uint64_t, static_cast<size_t>(CloseReason::kCount)> closed{};
   std::vector<uint64_t> open_per_reactor;  // balance across reactors
   std::string backend;                     // "epoll" / "io_uring" and the features in use

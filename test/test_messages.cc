@@ -1,0 +1,135 @@
+// The message-level handler: a handler that names a codec receives whole frames through
+// on_message; the framework keeps partial frames, applies the codec's limits and closes a
+// connection whose input the codec rejects (with its reason), serving the others. Uses a tiny
+// codec of its own ([u8 length][body], length 0 malformed) so that it tests the plumbing, not
+// a protocol. Runs once per backend.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "net/tcp_server.h"
+#include "protocol/codec.h"
+#include "test/server_harness.h"
+
+namespace percore {
+namespace {
+
+using test::Connect;
+using test::RecvExactly;
+using test::SendAll;
+
+struct TinyCodec {
+  struct State {
+    int calls = 0;  // proves the per-connection state lives on between calls
+  };
+  size_t max_body = 100;
+  Decoded decode(State& st, std::span<const char> in) const {
+    ++st.calls;
+    if (in.empty()) return Decoded::NeedMore(1);
+    size_t len = static_cast<uint8_t>(in[0]);
+    if (len == 0) return Decoded::Error(CodecError::kMalformed);
+    if (len > max_body) return Decoded::Error(CodecError::kTooLarge);
+    if (in.size() < 1 + len) return Decoded::NeedMore(1 + len);
+    return Decoded::Frame(1 + len, 1, len);
+  }
+};
+
+std::string Msg(std::string_view body) {
+  std::string m(1, static_cast<char>(body.size()));
+  m.append(body.data(), body.size());
+  return m;
+}
+
+// Answers each message with "<n>:<body>;" where n counts this connection's messages.
+struct Numberer {
+  struct ConnState {
+    int messages = 0;
+  };
+  TinyCodec codec;
+  std::atomic<int> codec_errors{0};
+  std::atomic<int> max_decode_calls{0};
+  void on_message(Connection& c, std::span<const char> msg) {
+    int n = ++c.state<ConnState>().messages;
+    std::string reply = std::to_string(n);
+    reply.push_back(':');
+    reply.append(msg.data(), msg.size());
+    reply.push_back(';');
+    c.send(reply);
+  }
+  void on_codec_error(Connection& c, CodecError e) {
+    codec_errors++;
+    c.send(absl::StrCat("ERR ", CodecErrorName(e), ";"));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("on_message gets whole frames: split, pipelined, and with ConnState", "[messages]") {
+  Numberer h;
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port());
+  // One frame in three pieces, then three frames in one write.
+  std::string one = Msg("hello");
+  REQUIRE(SendAll(fd.get(), one.substr(0, 1)));
+  test::SleepMs(5);
+  REQUIRE(SendAll(fd.get(), one.substr(1, 2)));
+  test::SleepMs(5);
+  REQUIRE(SendAll(fd.get(), one.substr(3)));
+  CHECK(RecvExactly(fd.get(), 8) == "1:hello;");
+  REQUIRE(SendAll(fd.get(), Msg("a") + Msg("bb") + Msg("ccc")));
+  CHECK(RecvExactly(fd.get(), 15) == "2:a;3:bb;4:ccc;");
+  CHECK(server.stats().frames_in == 4);
+  server.shutdown();
+}
+
+TEST_CASE("a malformed or too large frame closes that connection with its reason only",
+          "[messages]") {
+  Numberer h;
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd good = Connect(server.port());
+  Fd bad = Connect(server.port());
+  Fd big = Connect(server.port());
+  // A valid frame before the bad one is answered; the error reply comes before the close.
+  REQUIRE(SendAll(bad.get(), Msg("ok") + std::string(1, '\0') + "junk"));
+  bool closed = false;
+  CHECK(test::RecvAll(bad.get(), 5000, &closed) == "1:ok;ERR malformed;");
+  CHECK(closed);
+  REQUIRE(SendAll(big.get(), std::string(1, static_cast<char>(200))));  // above max_body
+  CHECK(test::RecvAll(big.get(), 5000, &closed) == "ERR too_large;");
+  CHECK(closed);
+  REQUIRE(SendAll(good.get(), Msg("still")));
+  CHECK(RecvExactly(good.get(), 8) == "1:still;");
+  StatsSnapshot s = server.stats();
+  CHECK(s.closed[size_t(CloseReason::kMalformed)] == 1);
+  CHECK(s.closed[size_t(CloseReason::kFrameTooLarge)] == 1);
+  CHECK(h.codec_errors == 2);
+  CHECK(s.open == 1);
+  server.shutdown();
+}
+
+TEST_CASE("a large frame arriving in pieces is decoded once it is whole", "[messages]") {
+  struct Big {
+    TinyCodec codec{255};
+    void on_message(Connection& c, std::span<const char> msg) {
+      c.send(absl::StrCat(msg.size(), ";"));
+    }
+    void on_close(Connection&, CloseReason) {}
+  } h;
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port());
+  std::string frame = Msg(std::string(250, 'x'));
+  for (size_t i = 0; i < frame.size(); i += 10) {
+    REQUIRE(SendAll(fd.get(), frame.substr(i, 10)));
+    test::SleepMs(1);
+  }
+  CHECK(RecvExactly(fd.get(), 4) == "250;");
+  server.shutdown();
+}
+
+}  // namespace percore
