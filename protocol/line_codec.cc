@@ -45,9 +45,16 @@ Decoded LineCodec::decode(State& state, std::span<const char> in) const {
     ++pos;
   }
   state.scanned = pos;
-  // No delimiter starts before `pos`, so the message will be at least `pos` bytes (minus a
-  // trailing '\r' that a "\n" right after it would drop).
-  const size_t at_least = pos - (strip_cr_ && pos > 0 && p[pos - 1] == '\r' ? 1 : 0);
+  // No delimiter starts before `pos`. Of the last d-1 positions, where only part of a
+  // delimiter fits, those whose bytes are not a prefix of it are ruled out too (not kept in the
+  // state: they are re-checked, at most 8 x 8 bytes, each call).
+  size_t first = pos;
+  if (pos == end && end < last_allowed + 1) {
+    while (first < n && std::memcmp(p + first, delimiter_, n - first) != 0) ++first;
+  }
+  // So the message will be at least `first` bytes (minus a trailing '\r' that a "\n" right
+  // after it would drop).
+  const size_t at_least = first - (strip_cr_ && first > 0 && p[first - 1] == '\r' ? 1 : 0);
   if (at_least > max_line_) return Decoded::Error(CodecError::kTooLarge);
   return Decoded::NeedMore(std::max(n + 1, d));
 }
