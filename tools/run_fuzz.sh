@@ -52,7 +52,7 @@ for src in "${targets[@]}"; do
   else
     printf '%-28s FAIL (exit %d; input saved as %s)\n' "fuzz/$name" "$rc" \
       "$(grep -o "$out/fuzz_$name-[a-z]*-[0-9a-f]*" "$log" | tail -1)"
-    grep -E 'ERROR|runtime error|SUMMARY|deadly signal|#[0-9]+ 0x' "$log" | head -20
+    grep -E 'ERROR|runtime error|SUMMARY|deadly signal| in percore| in LLVMFuzzer' "$log" | head -20
     failed=$((failed + 1))
   fi
 done
