@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds and runs every libFuzzer target, test/fuzz/fuzz_<name>.cc, for FUZZ_SECONDS (default
+# 20) each, starting from a copy of its seed corpus test/fuzz/corpus/<name>/ (so the run's
+# discoveries never dirty the tree). Each target is compiled with clang together with all of
+# protocol/*.cc (pure code: no abseil, no sockets) into build/fuzz/.
+# Prints one line per target and then "fuzz: N passed, M failed"; a compile failure, crash,
+# sanitizer report or a slow input (-timeout=5) fails the target, and the script exits non-zero.
+# Usage: tools/run_fuzz.sh [name...]   (default: every target)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-20}
+cxx=${FUZZ_CXX:-clang++}
+out=build/fuzz
+mkdir -p "$out"
+flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -I.)
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
+targets=()
+if [ $# -gt 0 ]; then
+  for name in "$@"; do targets+=("test/fuzz/fuzz_$name.cc"); done
+else
+  targets=(test/fuzz/fuzz_*.cc)
+fi
+
+passed=0
+failed=0
+for src in "${targets[@]}"; do
+  name=$(basename "$src" .cc)
+  name=${name#fuzz_}
+  bin=$out/fuzz_$name
+  log=$out/fuzz_$name.log
+  if ! nice "$cxx" "${flags[@]}" "$src" protocol/*.cc -o "$bin" >"$log" 2>&1; then
+    printf '%-28s FAIL (compile)\n' "fuzz/$name"
+    head -30 "$log"
+    failed=$((failed + 1))
+    continue
+  fi
+  corpus=$out/corpus/$name
+  rm -rf "$corpus"
+  mkdir -p "$corpus"
+  [ -d "test/fuzz/corpus/$name" ] && cp test/fuzz/corpus/"$name"/* "$corpus"/ 2>/dev/null
+  nice "$bin" -max_total_time="$seconds" -timeout=5 -print_final_stats=1 \
+    -artifact_prefix="$out/fuzz_$name-" "$corpus" >>"$log" 2>&1
+  rc=$?
+  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  if [ $rc -eq 0 ]; then
+    printf '%-28s ok   %s runs in %s s, corpus %s\n' "fuzz/$name" "${runs:-?}" "$seconds" \
+      "$(ls "$corpus" | wc -l)"
+    passed=$((passed + 1))
+  else
+    printf '%-28s FAIL (exit %d; input saved as %s)\n' "fuzz/$name" "$rc" \
+      "$(grep -o "$out/fuzz_$name-[a-z]*-[0-9a-f]*" "$log" | tail -1)"
+    grep -E 'ERROR|runtime error|SUMMARY|deadly signal| in percore| in LLVMFuzzer' "$log" | head -20
+    failed=$((failed + 1))
+  fi
+done
+
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
