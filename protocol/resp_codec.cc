@@ -105,6 +105,9 @@ bool IsSpace(char c) {  // isspace() in the C locale, as Redis's sdssplitargs us
 
 }  // namespace
 
+// It sits in every connection's handler state: keep it small.
+static_assert(sizeof(RespCodec::State) <= 20);
+
 size_t RespCodec::max_frame() const {
   // Offsets live in 32 bits in State; keep well inside.
   return std::min<size_t>(options_.max_request, 0xFFFF0000u);
