@@ -295,6 +295,18 @@ TEST_CASE("resp: malformed input fails with Redis's words") {
   CHECK(RespCodec::ErrorText(RespCodec::State{}) == std::string(""));
 }
 
+TEST_CASE("resp: the cases of Redis's own protocol tests answer as Redis does") {
+  // tests/unit/protocol.tcl: an empty query and a negative count are skipped, then PING works.
+  CHECK(Whole("\r\n*-10\r\nPING\r\n").commands == std::vector<Args>{{"PING"}});
+  CHECK(Whole("*20000000\r\n").text == "Protocol error: invalid multibulk length");
+  CHECK(Whole("*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n").text ==
+        "Protocol error: expected '$', got 'f'");
+  std::string set_x = "*3\r\n$3\r\nSET\r\n$1\r\nx\r\n";
+  for (const char* len : {"$-10\r\n", "$2000000000\r\n", "$blabla\r\n"}) {
+    CHECK(Whole(set_x + len).text == "Protocol error: invalid bulk length");
+  }
+}
+
 TEST_CASE("resp: missing \\r\\n is incomplete, not an error") {
   Run r = Whole("*1\r\n$4\r\nPING");
   CHECK_FALSE(r.error);
