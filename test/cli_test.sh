@@ -122,5 +122,33 @@ check "... naming the choices" grep -q "kqueue.*epoll, io_uring, auto" "$tmp/ben
 "$bin" bench --conns 0 >/dev/null 2>"$tmp/bench3"
 check "a bad --conns is refused by name" grep -q -- "--conns" "$tmp/bench3"
 
+# The line app: CRLF or LF lines come back with LF; a line over 64 KiB is refused and closed.
+port=$(free_port)
+"$bin" serve --app line --port "$port" --threads 1 >/dev/null 2>"$tmp/line.err" &
+pids+=($!)
+line_pid=$!
+check "serve --app line starts" wait_listening "$port"
+line_roundtrip() {
+  exec 3<>/dev/tcp/127.0.0.1/"$port" || return 1
+  printf 'hello\r\nwor' >&3
+  sleep 0.1
+  printf 'ld\n' >&3
+  local got
+  got=$(timeout 5 head -c 12 <&3 | od -An -c | tr -s ' ')
+  exec 3<&-
+  [ "$got" = " h e l l o \n w o r l d \n" ]
+}
+check "line app frames lines across writes" line_roundtrip
+too_long() {
+  exec 3<>/dev/tcp/127.0.0.1/"$port" || return 1
+  head -c 70000 /dev/zero | tr '\0' x >&3
+  local got
+  got=$(timeout 5 cat <&3)
+  exec 3<&-
+  [ "$got" = "-ERR line too_large" ]
+}
+check "a line over max_line gets an error and a close" too_long
+kill "$line_pid"; wait "$line_pid" 2>/dev/null
+
 echo "cli: $pass passed, $fail failed"
 exit "$fail"

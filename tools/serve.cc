@@ -17,6 +17,7 @@
 #include "net/tcp_server.h"
 #include "reactor/signals.h"
 #include "tools/apps/echo.h"
+#include "tools/apps/line.h"
 #include "tools/cli_config.h"
 #include "tools/commands.h"
 
@@ -53,6 +54,39 @@ bool IsLoopback(const Address& a) {
 
 }  // namespace
 
+// Runs `handler` on a TcpServer until SIGINT/SIGTERM, printing stats if asked. A handler
+// with set_stats_source() (the http app's /metrics) is given the server's snapshot.
+template <class H>
+int Serve(const Config& config, H& handler, SignalFd& signals, bool stats, bool prometheus) {
+  TcpServer server(config, handler);
+  if constexpr (requires { handler.set_stats_source([&server] { return server.stats(); }); }) {
+    handler.set_stats_source([&server] { return server.stats(); });
+  }
+  if (absl::Status s = server.start(); !s.ok()) {
+    std::fprintf(stderr, "percore serve: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "%s\n", server.startup_note().c_str());
+  if (IsLoopback(server.address())) {
+    std::fprintf(stderr,
+                 "percore serve: %s is loopback only, unreachable from other hosts; to listen "
+                 "on all interfaces: --listen 0.0.0.0:%d\n",
+                 server.address().ToString().c_str(), server.port());
+  }
+  int sig = 0;
+  while ((sig = signals.wait(1000)) == 0) {
+    if (!stats) continue;
+    StatsSnapshot s = server.stats();
+    std::printf("%s\n", prometheus ? s.ToPrometheus().c_str() : s.ToLine().c_str());
+    std::fflush(stdout);
+  }
+  std::fprintf(stderr, "percore serve: signal %d, draining (up to %s)\n", sig,
+               absl::FormatDuration(config.drain_timeout).c_str());
+  server.shutdown();
+  std::fprintf(stderr, "percore serve: stopped. %s\n", server.stats().ToLine().c_str());
+  return 0;
+}
+
 int ServeMain(int argc, char** argv) {
   CLI::App app("percore serve: run a built-in app", "percore serve");
   app.set_config("--config", "", "TOML file; keys are the flag names without --");
@@ -63,7 +97,7 @@ int ServeMain(int argc, char** argv) {
   bool stats = false;
   bool prometheus = false;
   app.add_option("--app", app_name, "built-in app to serve")
-      ->check(CLI::IsMember({"echo"}))
+      ->check(CLI::IsMember({"echo", "line"}))
       ->capture_default_str();
   app.add_option("--port", port,
                  "shorthand for --listen 127.0.0.1:PORT (loopback only); with --listen, "
@@ -92,31 +126,12 @@ int ServeMain(int argc, char** argv) {
     std::fprintf(stderr, "percore serve: %s\n", std::string(signals.status().message()).c_str());
     return 1;
   }
+  if (app_name == "line") {
+    apps::LineHandler line;
+    return Serve(config, line, *signals, stats, prometheus);
+  }
   apps::EchoHandler echo;
-  TcpServer server(config, echo);
-  if (absl::Status s = server.start(); !s.ok()) {
-    std::fprintf(stderr, "percore serve: %s\n", std::string(s.message()).c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "%s\n", server.startup_note().c_str());
-  if (IsLoopback(server.address())) {
-    std::fprintf(stderr,
-                 "percore serve: %s is loopback only, unreachable from other hosts; to listen "
-                 "on all interfaces: --listen 0.0.0.0:%d\n",
-                 server.address().ToString().c_str(), server.port());
-  }
-  int sig = 0;
-  while ((sig = signals->wait(1000)) == 0) {
-    if (!stats) continue;
-    StatsSnapshot s = server.stats();
-    std::printf("%s\n", prometheus ? s.ToPrometheus().c_str() : s.ToLine().c_str());
-    std::fflush(stdout);
-  }
-  std::fprintf(stderr, "percore serve: signal %d, draining (up to %s)\n", sig,
-               absl::FormatDuration(config.drain_timeout).c_str());
-  server.shutdown();
-  std::fprintf(stderr, "percore serve: stopped. %s\n", server.stats().ToLine().c_str());
-  return 0;
+  return Serve(config, echo, *signals, stats, prometheus);
 }
 
 }  // namespace percore::tools
