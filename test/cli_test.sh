@@ -150,5 +150,26 @@ too_long() {
 check "a line over max_line gets an error and a close" too_long
 kill "$line_pid"; wait "$line_pid" 2>/dev/null
 
+# The README's game server example (docs/examples/game_server.cc), built by the test build.
+game=$(dirname "$bin")/../test/game_server_example
+port=$(free_port)
+"$game" "$port" >/dev/null 2>&1 &
+pids+=($!)
+game_pid=$!
+check "the game server example starts" wait_listening "$port"
+game_session() {
+  exec 3<>/dev/tcp/127.0.0.1/"$port" || return 1
+  printf '\x00\x02\x00\x02' >&3                         # move before login
+  printf '\x00\x07\x00\x01alice\x00\x06\x00\x02\x00\x03\x00\xfe' >&3  # login, move (+3, -2)
+  local got
+  # 3 replies, [u16 len][u16 id][body]: 16 + 17 + 8 bytes; ids 255, 101, 102.
+  got=$(timeout 5 head -c 41 <&3 | od -An -tx1 | tr -d ' \n')
+  exec 3<&-
+  [ "$got" = "000e00ff$(printf 'log in first' | od -An -tx1 | tr -d ' \n')000f0065$(
+    printf 'welcome alice' | od -An -tx1 | tr -d ' \n')00060066$(printf '3,-2' | od -An -tx1 | tr -d ' \n')" ]
+}
+check "it answers by message id, with per-connection state" game_session
+kill "$game_pid"; wait "$game_pid" 2>/dev/null
+
 echo "cli: $pass passed, $fail failed"
 exit "$fail"
