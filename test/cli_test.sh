@@ -115,6 +115,12 @@ check "... one result line per backend" [ "$(grep -c '^BENCH backend=' "$tmp/ben
 check "... the first backend is the ratios' baseline" grep -q '^BENCH backend=epoll .* ratio=1.000 ' "$tmp/bench"
 check "... with messages echoed and no errors" \
   bash -c "! grep '^BENCH' '$tmp/bench' | grep -qv 'errors=0 ' && ! grep -q 'msgs_per_s=0 ' '$tmp/bench'"
+# The framed app against the plain echo, frames checked byte for byte by the load client.
+"$bin" bench --compare echo@epoll,framed@epoll,framed@io_uring --frame-header 2 --size 64 \
+  --conns 20 --depth 4 --duration 0.3 --warmup 0.1 --rounds 2 >"$tmp/bench3" 2>"$tmp/bench3.err"
+check "bench --frame-header 2 drives the framed app (both backends) and exits 0" [ $? -eq 0 ]
+check "... with every frame echoed intact" \
+  bash -c "[ \$(grep -c '^BENCH backend=framed@.* errors=0 ' '$tmp/bench3') -eq 2 ] && ! grep -q 'msgs_per_s=0 ' '$tmp/bench3'"
 "$bin" bench --compare epoll,kqueue --conns 2 --depth 1 --duration 0.3 --warmup 0 \
   >"$tmp/bench2" 2>&1
 check "an unknown backend in --compare is refused" [ $? -ne 0 ]

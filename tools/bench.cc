@@ -72,10 +72,18 @@ long RssKb(pid_t pid) {
   return 0;
 }
 
+// "framed@epoll" -> {"framed", "epoll"}; "epoll" -> {"echo", "epoll"}.
+std::pair<std::string, std::string> SplitContender(const std::string& entry) {
+  size_t at = entry.find('@');
+  if (at == std::string::npos) return {"echo", entry};
+  return {entry.substr(0, at), entry.substr(at + 1)};
+}
+
 // A `percore serve` child: started pinned, stopped with SIGTERM, killed only by its PID.
 class Server {
  public:
-  static Server Start(const std::string& backend, int threads, uint16_t port, bool pin) {
+  static Server Start(const std::string& app, const std::string& backend, int threads,
+                      uint16_t port, bool pin) {
     Server s;
     s.log_ = absl::StrFormat("/tmp/percore-bench-%d-%d.log", ::getpid(), port);
     s.pid_ = ::fork();
@@ -84,7 +92,7 @@ class Server {
       FILE* log = std::fopen(s.log_.c_str(), "w");
       if (log != nullptr) ::dup2(::fileno(log), 2);
       std::string listen = absl::StrFormat("127.0.0.1:%d", port), th = std::to_string(threads);
-      const char* argv[] = {"percore",   "serve",         "--app",     "echo",
+      const char* argv[] = {"percore",   "serve",         "--app",     app.c_str(),
                             "--backend", backend.c_str(), "--threads", th.c_str(),
                             "--listen",  listen.c_str(),  nullptr};
       ::execv("/proc/self/exe", const_cast<char**>(argv));
@@ -226,7 +234,12 @@ int BenchMain(int argc, char** argv) {
   app.add_option("--port", port, "drive a running server instead of starting ones")
       ->check(CLI::Range(1, 65535));
   app.add_option("--host", opt.host, "server address for --port")->capture_default_str();
-  app.add_option("--compare", compare, "backends to start and compare")->capture_default_str();
+  app.add_option("--compare", compare,
+                 "servers to start and compare: BACKEND or APP@BACKEND (app: echo, framed, ...)")
+      ->capture_default_str();
+  app.add_option("--frame-header", opt.frame_header,
+                 "2: every message is [u16 length][body] (for --compare framed@BACKEND)")
+      ->check(CLI::IsMember({0, 2}));
   app.add_option("--conns", conns_list, "connections (a comma list runs each)")
       ->capture_default_str();
   app.add_option("--depth", depth_list, "messages in flight per connection (comma list)")
@@ -249,9 +262,10 @@ int BenchMain(int argc, char** argv) {
     app.parse(argc, argv);
     conns = ParseInts(conns_list, "--conns");
     depths = ParseInts(depth_list, "--depth");
-    for (absl::string_view b : absl::StrSplit(compare, ',', absl::SkipEmpty())) {
+    for (absl::string_view entry : absl::StrSplit(compare, ',', absl::SkipEmpty())) {
+      std::string b = SplitContender(std::string(entry.data(), entry.size())).second;
       BackendKind kind;
-      if (absl::Status st = ParseBackend(std::string_view(b.data(), b.size()), &kind); !st.ok()) {
+      if (absl::Status st = ParseBackend(b, &kind); !st.ok()) {
         throw CLI::ValidationError("--compare", std::string(st.message()));
       }
     }
@@ -311,7 +325,8 @@ int BenchMain(int argc, char** argv) {
         Contender& k = cs.emplace_back();
         k.backend = b;
         k.port = next_port++;
-        k.srv = Server::Start(b, server_threads, k.port, !no_pin);
+        auto [app_name, backend] = SplitContender(b);
+        k.srv = Server::Start(app_name, backend, server_threads, k.port, !no_pin);
         LoadOptions probe = opt;
         probe.port = k.port;
         if (!k.srv.WaitReady(probe, &k.unavailable)) {

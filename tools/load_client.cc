@@ -35,6 +35,17 @@ inline char StreamByte(uint32_t c, uint64_t i) {
   return static_cast<char>((i * 131 + (i >> 9) * 7 + c * 97) & 0xFF);
 }
 
+// The byte at offset i, with each message's length header in front when framing.
+inline char MessageByte(const LoadOptions& opt, uint32_t c, uint64_t i) {
+  if (opt.frame_header == 2) {
+    uint64_t m = i % opt.size;
+    uint64_t body = opt.size - 2;
+    if (m == 0) return static_cast<char>(body >> 8);
+    if (m == 1) return static_cast<char>(body & 0xFF);
+  }
+  return StreamByte(c, i);
+}
+
 // Log-linear latency histogram: 32 sub-buckets per power of two (3% error), in ns.
 class Histogram {
  public:
@@ -139,10 +150,10 @@ void Fail(Worker& w, Conn& c, const std::string& why) {
 }
 
 // Writes until the stream offset reaches `upto` or the socket is full.
-void Pump(Worker& w, Conn& c, uint64_t upto, char* buf) {
+void Pump(const LoadOptions& opt, Worker& w, Conn& c, uint64_t upto, char* buf) {
   while (!c.dead && c.sent < upto) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(upto - c.sent, 65536));
-    for (size_t i = 0; i < n; ++i) buf[i] = StreamByte(c.id, c.sent + i);
+    for (size_t i = 0; i < n; ++i) buf[i] = MessageByte(opt, c.id, c.sent + i);
     ssize_t k = ::send(c.fd.get(), buf, n, MSG_NOSIGNAL);
     if (k > 0) {
       c.sent += static_cast<uint64_t>(k);
@@ -167,7 +178,7 @@ void RunWorker(Worker& w, const LoadOptions& opt, uint64_t start_ns, uint64_t me
     ev.data.u64 = i;
     ::epoll_ctl(ep.get(), EPOLL_CTL_ADD, c.fd.get(), &ev);
     c.send_ns.assign(depth, start_ns);
-    Pump(w, c, depth * size, out.data());
+    Pump(opt, w, c, depth * size, out.data());
   }
   std::vector<epoll_event> events(256);
   for (;;) {
@@ -194,7 +205,7 @@ void RunWorker(Worker& w, const LoadOptions& opt, uint64_t start_ns, uint64_t me
           }
           uint64_t t = NowNs();
           for (ssize_t i = 0; i < k; ++i) {
-            if (buf[i] != StreamByte(c.id, c.received + static_cast<uint64_t>(i))) {
+            if (buf[i] != MessageByte(opt, c.id, c.received + static_cast<uint64_t>(i))) {
               Fail(w, c,
                    absl::StrFormat("byte %d of connection %d differs",
                                    c.received + static_cast<uint64_t>(i), c.id));
@@ -211,12 +222,12 @@ void RunWorker(Worker& w, const LoadOptions& opt, uint64_t start_ns, uint64_t me
             }
             c.send_ns[m % depth] = t;  // message m + depth is sent now
           }
-          Pump(w, c, (c.received / size + depth) * size, out.data());
+          Pump(opt, w, c, (c.received / size + depth) * size, out.data());
           if (static_cast<size_t>(k) < buf.size()) break;
         }
       }
       if ((events[e].events & EPOLLOUT) && !c.dead) {
-        Pump(w, c, (c.received / size + depth) * size, out.data());
+        Pump(opt, w, c, (c.received / size + depth) * size, out.data());
       }
     }
   }
@@ -227,6 +238,9 @@ void RunWorker(Worker& w, const LoadOptions& opt, uint64_t start_ns, uint64_t me
 absl::StatusOr<LoadResult> RunEchoLoad(const LoadOptions& opt) {
   if (opt.conns <= 0 || opt.size == 0 || opt.depth <= 0 || opt.threads <= 0) {
     return absl::InvalidArgumentError("conns, size, depth and threads must be positive");
+  }
+  if (opt.frame_header != 0 && (opt.frame_header != 2 || opt.size < 3 || opt.size > 65537)) {
+    return absl::InvalidArgumentError("--frame-header 2 needs a size in [3, 65537]");
   }
   if (absl::Status s = CheckFdBudget(opt.conns); !s.ok()) return s;
   std::vector<Worker> workers(static_cast<size_t>(std::min(opt.threads, opt.conns)));
@@ -268,6 +282,10 @@ absl::StatusOr<std::vector<Fd>> OpenIdle(const LoadOptions& opt, int n) {
   if (absl::Status s = CheckFdBudget(n); !s.ok()) return s;
   std::vector<Fd> fds;
   std::string msg(opt.size, 'i'), got(opt.size, '\0');
+  if (opt.frame_header == 2) {  // a framing server answers whole frames only
+    msg[0] = MessageByte(opt, 0, 0);
+    msg[1] = MessageByte(opt, 0, 1);
+  }
   for (int i = 0; i < n; ++i) {
     auto fd = ConnectOne(opt, i);
     if (!fd.ok()) return fd.status();

@@ -23,6 +23,9 @@ struct LoadOptions {
   double duration_s = 3;
   int threads = 1;
   int spread = 0;  // >0: bind sources 127.0.0.1 .. 127.0.0.<spread> to pass 28k ports
+  // 2: each message starts with its body length as a big-endian u16 ([len][body], `size`
+  // bytes in all), for servers that frame (the `framed` app); an echo server echoes it as is.
+  int frame_header = 0;
 };
 
 struct LoadResult {

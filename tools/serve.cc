@@ -17,6 +17,7 @@
 #include "net/tcp_server.h"
 #include "reactor/signals.h"
 #include "tools/apps/echo.h"
+#include "tools/apps/framed.h"
 #include "tools/apps/line.h"
 #include "tools/cli_config.h"
 #include "tools/commands.h"
@@ -97,7 +98,7 @@ int ServeMain(int argc, char** argv) {
   bool stats = false;
   bool prometheus = false;
   app.add_option("--app", app_name, "built-in app to serve")
-      ->check(CLI::IsMember({"echo", "line"}))
+      ->check(CLI::IsMember({"echo", "framed", "line"}))
       ->capture_default_str();
   app.add_option("--port", port,
                  "shorthand for --listen 127.0.0.1:PORT (loopback only); with --listen, "
@@ -125,6 +126,10 @@ int ServeMain(int argc, char** argv) {
   if (!signals.ok()) {
     std::fprintf(stderr, "percore serve: %s\n", std::string(signals.status().message()).c_str());
     return 1;
+  }
+  if (app_name == "framed") {
+    apps::FramedEchoHandler framed;
+    return Serve(config, framed, *signals, stats, prometheus);
   }
   if (app_name == "line") {
     apps::LineHandler line;
