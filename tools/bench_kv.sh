@@ -25,7 +25,8 @@ for p in "${ports[@]}"; do
   for _ in $(seq 100); do timeout 1 redis-cli -p $p PING >/dev/null 2>&1 && break; sleep 0.05; done
 done
 cpu_ns() {  # run time of all threads of PID, ns
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d", s}'
+  # %.0f: mawk's %d stops at 2^31-1 ns (2.1 s)
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'
 }
 results=$(mktemp)
 echo "# server P round SET_rps GET_rps cpu_us_per_req"
