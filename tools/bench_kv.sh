@@ -4,11 +4,13 @@
 # within each round; per run it records requests/s of SET and GET and the server's CPU time
 # per request (sum of /proc/PID/task/*/schedstat run time, ns, before/after the run, over the
 # run's 2*N requests). Prints every run, then medians as a markdown table.
-# Usage: tools/bench_kv.sh [ROUNDS=3] [N=200000]   (needs build/release and redis-tools)
+# Usage: [PIPELINES="1 16"] tools/bench_kv.sh [ROUNDS=3] [N=200000]   (needs build/release,
+# redis-tools, redis-server)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 n=${2:-200000}
+pipelines=${PIPELINES:-1 16}
 percore=build/release/tools/percore
 names=(percore-epoll percore-io_uring redis-server)
 ports=(16371 16372 16373)
@@ -31,7 +33,7 @@ cpu_ns() {  # run time of all threads of PID, ns
 results=$(mktemp)
 echo "# server P round SET_rps GET_rps cpu_us_per_req"
 for r in $(seq "$rounds"); do
-  for P in 1 16; do
+  for P in $pipelines; do
     for i in 0 1 2; do
       before=$(cpu_ns ${pids[$i]})
       out=$(timeout 300 taskset -c 1 redis-benchmark -p ${ports[$i]} -t set,get -d 256 -r 100000 \
@@ -47,7 +49,7 @@ done
 echo
 echo "| server | -P | SET req/s (median) | GET req/s (median) | server CPU µs/request (median) |"
 echo "|---|---|---|---|---|"
-for P in 1 16; do
+for P in $pipelines; do
   for name in "${names[@]}"; do
     med() {  # med COLUMN
       awk -v s="$name" -v p=$P -v c="$1" '$1 == s && $2 == p {print $c}' "$results" | sort -g |
