@@ -10,6 +10,8 @@
 //   Codec  codec;                                           // a member, with its options
 //   void   on_message(Connection&, std::span<const char> msg);  // one whole frame, no copy
 //   void   on_codec_error(Connection&, CodecError);        // optional: answer before the close
+//   void   on_codec_error(Connection&, CodecError, const Codec::State&);  // or with the codec's
+//                                                          // state (RespCodec::ErrorText needs it)
 // The framework keeps partial frames, runs the decoder, and closes a connection whose input
 // the codec rejects (reason kMalformed or kFrameTooLarge) after on_codec_error.
 // HandlerOps is the type-erased form the reactors call (one virtual call per event) and
@@ -165,7 +167,11 @@ size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
       }
       slot.need = 0;
       if (d.kind == Decoded::Kind::kError) {
-        if constexpr (requires { h_.on_codec_error(c, d.error); }) h_.on_codec_error(c, d.error);
+        if constexpr (requires { h_.on_codec_error(c, d.error, slot.state); }) {
+          h_.on_codec_error(c, d.error, slot.state);
+        } else if constexpr (requires { h_.on_codec_error(c, d.error); }) {
+          h_.on_codec_error(c, d.error);
+        }
         c.close(CloseMode::kGraceful, d.error == CodecError::kTooLarge ? CloseReason::kFrameTooLarge
                                                                        : CloseReason::kMalformed);
         return in.size();

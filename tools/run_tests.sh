@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the unit tests and the integration
 # suite once per backend, in a normal build, again under ASan+UBSan, and the threaded suite
-# under TSan; after the release flavour, the CLI checks and the libFuzzer targets
+# under TSan; after the release flavour, the CLI checks, the kv app against redis-cli/redis-benchmark
+# (test/clients_kv.sh) and the libFuzzer targets
 # (tools/run_fuzz.sh, FUZZ_SECONDS each). Ends with "tests: N passed, M failed" (Catch2 test
 # cases over all runs, CLI checks, fuzz targets; a binary that crashes counts as one failure)
 # and exits non-zero on any failure.
@@ -62,6 +63,15 @@ for flavour in release asan tsan; do
     passed=$((passed + ok)); failed=$((failed + bad))
     printf '%-28s %4d passed, %d failed\n' "release/cli" "$ok" "$bad"
     [ "$bad" -ne 0 ] && echo "$out" | grep FAIL
+    # The kv app against the real Redis clients (redis-cli, redis-benchmark).
+    out=$(test/clients_kv.sh build/release/tools/percore 2>&1)
+    line=$(echo "$out" | grep -E '^kv: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+    ok=$(echo "$line" | sed -E 's/kv: ([0-9]+) passed.*/\1/')
+    bad=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
+    [ -z "$line" ] && ok=0 && bad=1
+    passed=$((passed + ok)); failed=$((failed + bad))
+    printf '%-28s %4d passed, %d failed\n' "release/kv-clients" "$ok" "$bad"
+    [ "$bad" -ne 0 ] && echo "$out" | grep -A3 FAIL
     # libFuzzer targets over protocol/ (clang, its own build in build/fuzz): one per target.
     out=$(tools/run_fuzz.sh 2>&1)
     line=$(echo "$out" | grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' | tail -1)

@@ -9,6 +9,8 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "absl/status/statusor.h"
@@ -18,6 +20,7 @@
 #include "reactor/signals.h"
 #include "tools/apps/echo.h"
 #include "tools/apps/framed.h"
+#include "tools/apps/kv.h"
 #include "tools/apps/line.h"
 #include "tools/cli_config.h"
 #include "tools/commands.h"
@@ -98,12 +101,20 @@ int ServeMain(int argc, char** argv) {
   bool stats = false;
   bool prometheus = false;
   app.add_option("--app", app_name, "built-in app to serve")
-      ->check(CLI::IsMember({"echo", "framed", "line"}))
+      ->check(CLI::IsMember({"echo", "framed", "line", "kv"}))
       ->capture_default_str();
   app.add_option("--port", port,
                  "shorthand for --listen 127.0.0.1:PORT (loopback only); with --listen, "
                  "replaces its port")
       ->check(CLI::Range(0, 65535));
+  apps::KvHandler::Options kv_options;
+  app.add_option("--kv-max-memory", kv_options.max_memory,
+                 "kv app: bytes of keys + values (+64 per entry) before writes answer -OOM")
+      ->capture_default_str();
+  app.add_option("--kv-max-value", kv_options.max_value,
+                 "kv app: largest value (and argument) in bytes, like proto-max-bulk-len")
+      ->check(CLI::Range(size_t{1}, size_t{3} << 30))
+      ->capture_default_str();
   app.add_flag("--stats", stats, "print a stats line every second");
   app.add_flag("--prometheus", prometheus, "with --stats, print Prometheus text instead");
   AddConfigOptions(app, config);
@@ -120,6 +131,11 @@ int ServeMain(int argc, char** argv) {
     return 1;
   }
   config.listen = *listen;
+  if (app_name != "kv" && (app.get_option("--kv-max-memory")->count() > 0 ||
+                           app.get_option("--kv-max-value")->count() > 0)) {
+    std::fprintf(stderr, "percore serve: --kv-max-memory and --kv-max-value apply to --app kv only\n");
+    return 1;
+  }
 
   // Before any thread exists, so every reactor thread inherits the blocked mask.
   auto signals = SignalFd::Block({SIGINT, SIGTERM});
@@ -130,6 +146,20 @@ int ServeMain(int argc, char** argv) {
   if (app_name == "framed") {
     apps::FramedEchoHandler framed;
     return Serve(config, framed, *signals, stats, prometheus);
+  }
+  if (app_name == "kv") {
+    apps::KvHandler kv(kv_options);
+    // Config::max_frame bounds the partial input the framework keeps for a connection; a SET
+    // arrives as one frame, so a value of up to --kv-max-value must fit or the connection is
+    // closed as frame_too_large before the codec sees the whole command. Raise it to the
+    // codec's largest frame (value + 1 MiB for key and headers). GET queues the whole value at
+    // once, so the per-connection output cap must hold one too (Redis puts no limit on normal
+    // clients' output). Both only grow: a larger bound given on the command line stays.
+    config.max_frame = static_cast<uint32_t>(
+        std::max<size_t>(config.max_frame, std::min<size_t>(kv.codec.max_frame(), UINT32_MAX)));
+    config.out_cap = static_cast<uint32_t>(std::max<size_t>(
+        config.out_cap, std::min<size_t>(kv_options.max_value + (size_t{1} << 20), UINT32_MAX)));
+    return Serve(config, kv, *signals, stats, prometheus);
   }
   if (app_name == "line") {
     apps::LineHandler line;
