@@ -17,6 +17,7 @@
 #include "net/tcp_server.h"
 #include "reactor/signals.h"
 #include "tools/apps/echo.h"
+#include "tools/apps/http.h"
 #include "tools/apps/line.h"
 #include "tools/cli_config.h"
 #include "tools/commands.h"
@@ -97,7 +98,7 @@ int ServeMain(int argc, char** argv) {
   bool stats = false;
   bool prometheus = false;
   app.add_option("--app", app_name, "built-in app to serve")
-      ->check(CLI::IsMember({"echo", "line"}))
+      ->check(CLI::IsMember({"echo", "line", "http"}))
       ->capture_default_str();
   app.add_option("--port", port,
                  "shorthand for --listen 127.0.0.1:PORT (loopback only); with --listen, "
@@ -125,6 +126,16 @@ int ServeMain(int argc, char** argv) {
   if (!signals.ok()) {
     std::fprintf(stderr, "percore serve: %s\n", std::string(signals.status().message()).c_str());
     return 1;
+  }
+  if (app_name == "http") {
+    apps::HttpHandler http;
+    // The framework closes (frame_too_large) a connection that leaves more than max_frame bytes
+    // unconsumed. A request within the codec's own limits (8 KiB line + 16 KiB of headers + 1 MiB
+    // of body) must fit, so that the codec, not the framework, decides and answers 413/414/431.
+    if (config.max_frame < http.codec.max_frame()) {
+      config.max_frame = static_cast<uint32_t>(http.codec.max_frame());
+    }
+    return Serve(config, http, *signals, stats, prometheus);
   }
   if (app_name == "line") {
     apps::LineHandler line;
