@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages percore needs, if missing. Safe to run again.
-# Usage: tools/setup.sh [--test]   (--test adds clang and libseccomp-dev for the test suite)
+# Usage: tools/setup.sh [--test]   (--test adds clang, libseccomp-dev, curl and wrk for the test suite)
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config g++ liburing-dev libabsl-dev catch2 libcli11-dev)
-[ "${1:-}" = "--test" ] && pkgs+=(clang libclang-rt-14-dev libseccomp-dev)
+[ "${1:-}" = "--test" ] && pkgs+=(clang libclang-rt-14-dev libseccomp-dev curl wrk)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
