@@ -109,8 +109,32 @@ check "a 20 KiB header: 431, then EOF" bash -c "[ $closed -eq 0 ] && grep -qa '^
 raw 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'
 closed=$?
 check "a chunked POST: 501, then EOF" bash -c "[ $closed -eq 0 ] && grep -qa '^HTTP/1.1 501 ' '$tmp/raw'"
+raw "GET /$(head -c 9000 /dev/zero | tr '\0' a) HTTP/1.1\r\nHost: a\r\n\r\n"
+closed=$?
+check "a 9000-byte target: 414, then EOF" bash -c "[ $closed -eq 0 ] && grep -qa '^HTTP/1.1 414 ' '$tmp/raw'"
+raw 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n'
+closed=$?
+check "a 2 MB Content-Length: 413, then EOF" bash -c "[ $closed -eq 0 ] && grep -qa '^HTTP/1.1 413 ' '$tmp/raw'"
 raw 'GET / HTTP/2.0\r\nHost: a\r\n\r\n'
 check "HTTP/2.0 request line: 505" grep -qa '^HTTP/1.1 505 ' "$tmp/raw"
+# Backpressure: 20,000 pipelined requests written while nobody reads the answers pause the
+# connection's reading (output above the high watermark); reading them resumes it, and every
+# answer arrives, whole and in order.
+flood() {
+  local n=20000
+  exec 4<>/dev/tcp/127.0.0.1/"$port" || return 1
+  awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) printf "GET / HTTP/1.1\r\nHost: f\r\n\r\n" }' >&4 &
+  local writer=$!
+  sleep 0.5
+  local got
+  got=$(timeout 10 head -c $((84 * n)) <&4 | grep -ac '^hello from percore$')
+  wait "$writer"
+  exec 4<&-
+  [ "$got" -eq "$n" ]
+}
+check "20,000 pipelined requests, answers read late: all answered" flood
+bp=$(c "$url/metrics" | sed -n 's/^percore_backpressure_events_total //p')
+check "... and output backpressure was seen" [ "${bp:-0}" -gt 0 ]
 check "the long-lived client is still served" keeper
 exec 5<&-
 
