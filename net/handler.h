@@ -10,8 +10,8 @@
 //   Codec  codec;                                           // a member, with its options
 //   void   on_message(Connection&, std::span<const char> msg);  // one whole frame, no copy
 //   void   on_codec_error(Connection&, CodecError);        // optional: answer before the close
-//   void   on_codec_error(Connection&, CodecError, const Codec::State&);  // or with the codec's
-//                                                          // state (RespCodec::ErrorText needs it)
+//   void   on_codec_error(Connection&, CodecError, const Codec::State&);  // or this, with the
+//                                                          // codec's per-connection State
 // The framework keeps partial frames, runs the decoder, and closes a connection whose input
 // the codec rejects (reason kMalformed or kFrameTooLarge) after on_codec_error.
 // HandlerOps is the type-erased form the reactors call (one virtual call per event) and
@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <new>
 #include <span>
+#include <utility>
 
 #include "protocol/codec.h"
 #include "reactor/stats.h"
@@ -167,8 +168,10 @@ size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
       }
       slot.need = 0;
       if (d.kind == Decoded::Kind::kError) {
-        if constexpr (requires { h_.on_codec_error(c, d.error, slot.state); }) {
-          h_.on_codec_error(c, d.error, slot.state);
+        // The three-argument form also gets the codec's State (the HTTP codec keeps the status
+        // to answer with there); a handler may define either.
+        if constexpr (requires { h_.on_codec_error(c, d.error, std::as_const(slot.state)); }) {
+          h_.on_codec_error(c, d.error, std::as_const(slot.state));
         } else if constexpr (requires { h_.on_codec_error(c, d.error); }) {
           h_.on_codec_error(c, d.error);
         }

@@ -59,6 +59,32 @@ void StatsSnapshot::add(const ReactorStats& s) {
   pool_failures += s.pool_failures.get();
   for (size_t i = 0; i < closed.size(); ++i) closed[i] += s.closed[i].get();
   open_per_reactor.push_back(s.open.get());
+  {
+    StatsSnapshot one;
+    one.reactors = 1;
+    one.accepted = s.accepted.get();
+    one.open = s.open.get();
+    one.rejected_max_conns = s.rejected_max_conns.get();
+    one.accept_errors = s.accept_errors.get();
+    one.bytes_in = s.bytes_in.get();
+    one.bytes_out = s.bytes_out.get();
+    one.backpressure = s.backpressure.get();
+    one.evictions = s.evictions.get();
+    one.loop_turns = s.loop_turns.get();
+    one.events = s.events.get();
+    one.tasks = s.tasks.get();
+    one.stale_handles = s.stale_handles.get();
+    one.posts_dropped = s.posts_dropped.get();
+    one.handle_refused = s.handle_refused.get();
+    one.frames_in = s.frames_in.get();
+    one.handoffs_failed = s.handoffs_failed.get();
+    one.lingered = s.lingered.get();
+    one.lingering = s.lingering.get();
+    one.pool_chunks_in_use = s.pool_chunks_in_use.get();
+    one.pool_failures = s.pool_failures.get();
+    for (size_t i = 0; i < closed.size(); ++i) one.closed[i] = s.closed[i].get();
+    per_reactor.push_back(std::move(one));
+  }
 }
 
 uint64_t StatsSnapshot::closed_total() const {
@@ -87,38 +113,61 @@ std::string StatsSnapshot::ToLine() const {
       stale_handles, pool_chunks_in_use, closed_total(), reasons);
 }
 
+namespace {
+struct Metric {
+  const char* name;
+  const char* type;
+  uint64_t StatsSnapshot::*value;
+};
+constexpr Metric kMetrics[] = {
+    {"connections_accepted_total", "counter", &StatsSnapshot::accepted},
+    {"connections_open", "gauge", &StatsSnapshot::open},
+    {"connections_rejected_max_total", "counter", &StatsSnapshot::rejected_max_conns},
+    {"accept_errors_total", "counter", &StatsSnapshot::accept_errors},
+    {"bytes_in_total", "counter", &StatsSnapshot::bytes_in},
+    {"bytes_out_total", "counter", &StatsSnapshot::bytes_out},
+    {"backpressure_events_total", "counter", &StatsSnapshot::backpressure},
+    {"evictions_total", "counter", &StatsSnapshot::evictions},
+    {"lingering_closes_total", "counter", &StatsSnapshot::lingered},
+    {"connections_lingering", "gauge", &StatsSnapshot::lingering},
+    {"loop_turns_total", "counter", &StatsSnapshot::loop_turns},
+    {"events_total", "counter", &StatsSnapshot::events},
+    {"tasks_total", "counter", &StatsSnapshot::tasks},
+    {"stale_handles_total", "counter", &StatsSnapshot::stale_handles},
+    {"frames_in_total", "counter", &StatsSnapshot::frames_in},
+    {"handle_sends_refused_total", "counter", &StatsSnapshot::handle_refused},
+    {"handoffs_failed_total", "counter", &StatsSnapshot::handoffs_failed},
+    {"posts_dropped_total", "counter", &StatsSnapshot::posts_dropped},
+    {"buffer_chunks_in_use", "gauge", &StatsSnapshot::pool_chunks_in_use},
+    {"buffer_pool_failures_total", "counter", &StatsSnapshot::pool_failures},
+};
+}  // namespace
+
 std::string StatsSnapshot::ToPrometheus() const {
   std::string out;
-  auto metric = [&](const char* name, const char* type, uint64_t v) {
-    absl::StrAppend(&out, "# TYPE percore_", name, " ", type, "\npercore_", name, " ", v, "\n");
-  };
-  metric("connections_accepted_total", "counter", accepted);
-  metric("connections_open", "gauge", open);
-  metric("connections_rejected_max_total", "counter", rejected_max_conns);
-  metric("accept_errors_total", "counter", accept_errors);
-  metric("bytes_in_total", "counter", bytes_in);
-  metric("bytes_out_total", "counter", bytes_out);
-  metric("backpressure_events_total", "counter", backpressure);
-  metric("evictions_total", "counter", evictions);
-  metric("lingering_closes_total", "counter", lingered);
-  metric("connections_lingering", "gauge", lingering);
-  metric("loop_turns_total", "counter", loop_turns);
-  metric("events_total", "counter", events);
-  metric("stale_handles_total", "counter", stale_handles);
-  metric("frames_in_total", "counter", frames_in);
-  metric("handle_sends_refused_total", "counter", handle_refused);
-  metric("handoffs_failed_total", "counter", handoffs_failed);
-  metric("posts_dropped_total", "counter", posts_dropped);
-  metric("buffer_chunks_in_use", "gauge", pool_chunks_in_use);
+  for (const Metric& m : kMetrics) {
+    absl::StrAppend(&out, "# TYPE percore_", m.name, " ", m.type, "\npercore_", m.name, " ",
+                    this->*m.value, "\n");
+  }
   absl::StrAppend(&out, "# TYPE percore_connections_closed_total counter\n");
   for (size_t i = 0; i < closed.size(); ++i) {
     absl::StrAppend(&out, "percore_connections_closed_total{reason=\"",
                     CloseReasonName(static_cast<CloseReason>(i)), "\"} ", closed[i], "\n");
   }
-  absl::StrAppend(&out, "# TYPE percore_reactor_connections_open gauge\n");
-  for (size_t i = 0; i < open_per_reactor.size(); ++i) {
-    absl::StrAppend(&out, "percore_reactor_connections_open{reactor=\"", i, "\"} ",
-                    open_per_reactor[i], "\n");
+  for (const Metric& m : kMetrics) {
+    absl::StrAppend(&out, "# TYPE percore_reactor_", m.name, " ", m.type, "\n");
+    for (size_t r = 0; r < per_reactor.size(); ++r) {
+      absl::StrAppend(&out, "percore_reactor_", m.name, "{reactor=\"", r, "\"} ",
+                      per_reactor[r].*m.value, "\n");
+    }
+  }
+  absl::StrAppend(&out, "# TYPE percore_reactor_connections_closed_total counter\n");
+  for (size_t r = 0; r < per_reactor.size(); ++r) {
+    for (size_t i = 0; i < closed.size(); ++i) {
+      absl::StrAppend(&out, "percore_reactor_connections_closed_total{reactor=\"", r,
+                      "\",reason=\"", CloseReasonName(static_cast<CloseReason>(i)), "\"} ",
+                      per_reactor[r].closed[i], "\n");
+    }
   }
   return out;
 }

@@ -64,12 +64,15 @@ struct StatsSnapshot {
            lingering = 0;
   std::array<uint64_t, static_cast<size_t>(CloseReason::kCount)> closed{};
   std::vector<uint64_t> open_per_reactor;  // balance across reactors
+  std::vector<StatsSnapshot> per_reactor;  // each reactor's own counters (their per_reactor empty)
   std::string backend;                     // "epoll" / "io_uring" and the features in use
 
   void add(const ReactorStats& s);
   uint64_t closed_total() const;
   std::string ToLine() const;        // one human line for --stats
-  std::string ToPrometheus() const;  // text exposition format
+  // Text exposition format: every counter as percore_<name>, and again per reactor as
+  // percore_reactor_<name>{reactor="i"} (a separate family, so sums do not double count).
+  std::string ToPrometheus() const;
 };
 
 }  // namespace percore

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
+#include <string>
 
 #include "net/address.h"
 #include "reactor/config.h"
+#include "reactor/stats.h"
 
 namespace percore {
 
@@ -54,3 +56,32 @@ TEST_CASE("addresses parse for IPv4, IPv6 and Unix sockets", "[config]") {
 }
 
 }  // namespace percore
+
+TEST_CASE("Prometheus text: every counter, totals and per reactor", "[stats]") {
+  percore::ReactorStats a, b;
+  a.accepted.add(3);
+  b.accepted.add(4);
+  b.frames_in.add(7);
+  a.handle_refused.add(1);
+  b.handoffs_failed.add(2);
+  a.posts_dropped.add(5);
+  b.tasks.add(9);
+  a.closed[size_t(percore::CloseReason::kMalformed)].add(1);
+  percore::StatsSnapshot s;
+  s.add(a);
+  s.add(b);
+  std::string p = s.ToPrometheus();
+  for (const char* line :
+       {"percore_connections_accepted_total 7\n", "percore_frames_in_total 7\n",
+        "percore_handle_sends_refused_total 1\n", "percore_handoffs_failed_total 2\n",
+        "percore_posts_dropped_total 5\n", "percore_tasks_total 9\n",
+        "percore_buffer_pool_failures_total 0\n",
+        "percore_reactor_connections_accepted_total{reactor=\"0\"} 3\n",
+        "percore_reactor_connections_accepted_total{reactor=\"1\"} 4\n",
+        "percore_reactor_frames_in_total{reactor=\"1\"} 7\n",
+        "percore_connections_closed_total{reason=\"malformed\"} 1\n",
+        "percore_reactor_connections_closed_total{reactor=\"0\",reason=\"malformed\"} 1\n",
+        "# TYPE percore_reactor_posts_dropped_total counter\n"}) {
+    CHECK(p.find(line) != std::string::npos);
+  }
+}

@@ -132,4 +132,25 @@ TEST_CASE("a large frame arriving in pieces is decoded once it is whole", "[mess
   server.shutdown();
 }
 
+TEST_CASE("on_codec_error may take the codec's State", "[messages]") {
+  struct WithState {
+    TinyCodec codec{100};
+    std::atomic<int> calls{0};
+    void on_message(Connection& c, std::span<const char>) { c.send(std::string_view("m;")); }
+    void on_codec_error(Connection& c, CodecError e, const TinyCodec::State& st) {
+      calls++;
+      c.send(absl::StrCat("ERR ", CodecErrorName(e), " after ", st.calls, " decodes;"));
+    }
+  } h;
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port());
+  REQUIRE(SendAll(fd.get(), Msg("a") + std::string(1, '\0')));
+  bool closed = false;
+  CHECK(test::RecvAll(fd.get(), 5000, &closed) == "m;ERR malformed after 2 decodes;");
+  CHECK(closed);
+  CHECK(h.calls == 1);
+  server.shutdown();
+}
+
 }  // namespace percore

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the unit tests and the integration
 # suite once per backend, in a normal build, again under ASan+UBSan, and the threaded suite
-# under TSan; after the release flavour, the CLI checks, the kv app against redis-cli/redis-benchmark
-# (test/clients_kv.sh) and the libFuzzer targets
-# (tools/run_fuzz.sh, FUZZ_SECONDS each). Ends with "tests: N passed, M failed" (Catch2 test
-# cases over all runs, CLI checks, fuzz targets; a binary that crashes counts as one failure)
-# and exits non-zero on any failure.
+# under TSan; after the release flavour, the CLI checks, the kv app against redis-cli and
+# redis-benchmark (test/clients_kv.sh), the http app against curl and wrk
+# (test/clients_http.sh) and the libFuzzer targets (tools/run_fuzz.sh, FUZZ_SECONDS each).
+# Ends with "tests: N passed, M failed" (Catch2 test cases over all runs, CLI and client
+# checks, fuzz targets; a binary that crashes counts as one failure) and exits non-zero on
+# any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh --test || exit 1
@@ -72,6 +73,15 @@ for flavour in release asan tsan; do
     passed=$((passed + ok)); failed=$((failed + bad))
     printf '%-28s %4d passed, %d failed\n' "release/kv-clients" "$ok" "$bad"
     [ "$bad" -ne 0 ] && echo "$out" | grep -A3 FAIL
+    # The http app against real clients (curl, wrk, raw sockets).
+    out=$(test/clients_http.sh build/release/tools/percore 2>&1)
+    line=$(echo "$out" | grep -E '^http: [0-9]+ passed, [0-9]+ failed$' | tail -1)
+    ok=$(echo "$line" | sed -E 's/http: ([0-9]+) passed.*/\1/')
+    bad=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
+    [ -z "$line" ] && ok=0 && bad=1
+    passed=$((passed + ok)); failed=$((failed + bad))
+    printf '%-28s %4d passed, %d failed\n' "release/http-clients" "$ok" "$bad"
+    [ "$bad" -ne 0 ] && echo "$out" | grep FAIL
     # libFuzzer targets over protocol/ (clang, its own build in build/fuzz): one per target.
     out=$(tools/run_fuzz.sh 2>&1)
     line=$(echo "$out" | grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' | tail -1)

@@ -20,6 +20,7 @@
 #include "reactor/signals.h"
 #include "tools/apps/echo.h"
 #include "tools/apps/framed.h"
+#include "tools/apps/http.h"
 #include "tools/apps/kv.h"
 #include "tools/apps/line.h"
 #include "tools/cli_config.h"
@@ -101,7 +102,7 @@ int ServeMain(int argc, char** argv) {
   bool stats = false;
   bool prometheus = false;
   app.add_option("--app", app_name, "built-in app to serve")
-      ->check(CLI::IsMember({"echo", "framed", "line", "kv"}))
+      ->check(CLI::IsMember({"echo", "framed", "line", "kv", "http"}))
       ->capture_default_str();
   app.add_option("--port", port,
                  "shorthand for --listen 127.0.0.1:PORT (loopback only); with --listen, "
@@ -133,7 +134,8 @@ int ServeMain(int argc, char** argv) {
   config.listen = *listen;
   if (app_name != "kv" && (app.get_option("--kv-max-memory")->count() > 0 ||
                            app.get_option("--kv-max-value")->count() > 0)) {
-    std::fprintf(stderr, "percore serve: --kv-max-memory and --kv-max-value apply to --app kv only\n");
+    std::fprintf(stderr,
+                 "percore serve: --kv-max-memory and --kv-max-value apply to --app kv only\n");
     return 1;
   }
 
@@ -160,6 +162,16 @@ int ServeMain(int argc, char** argv) {
     config.out_cap = static_cast<uint32_t>(std::max<size_t>(
         config.out_cap, std::min<size_t>(kv_options.max_value + (size_t{1} << 20), UINT32_MAX)));
     return Serve(config, kv, *signals, stats, prometheus);
+  }
+  if (app_name == "http") {
+    apps::HttpHandler http;
+    // The framework closes (frame_too_large) a connection that leaves more than max_frame bytes
+    // unconsumed. A request within the codec's own limits (8 KiB line + 16 KiB of headers + 1 MiB
+    // of body) must fit, so that the codec, not the framework, decides and answers 413/414/431.
+    if (config.max_frame < http.codec.max_frame()) {
+      config.max_frame = static_cast<uint32_t>(http.codec.max_frame());
+    }
+    return Serve(config, http, *signals, stats, prometheus);
   }
   if (app_name == "line") {
     apps::LineHandler line;
