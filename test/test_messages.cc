@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "net/tcp_server.h"
 #include "protocol/codec.h"
+#include "protocol/length_field_codec.h"
+#include "protocol/line_codec.h"
 #include "test/server_harness.h"
 
 namespace percore {
@@ -151,6 +153,49 @@ TEST_CASE("on_codec_error may take the codec's State", "[messages]") {
   CHECK(closed);
   CHECK(h.calls == 1);
   server.shutdown();
+}
+
+}  // namespace percore
+
+namespace percore {
+
+// The real codecs over real sockets: oversized or malformed input closes that connection with
+// its reason; the connection next to it keeps being served.
+TEST_CASE("LengthFieldCodec and LineCodec over sockets: bad input closes only its connection",
+          "[messages]") {
+  struct Framed {
+    LengthFieldCodec codec{
+        {.length_field_length = 2, .initial_bytes_to_strip = 2, .max_frame = 1024}};
+    void on_message(Connection& c, std::span<const char> m) {
+      codec.encode(c, std::string_view(m.data(), m.size()));
+    }
+  } framed;
+  struct Lines {
+    LineCodec codec{{.delimiter = "\r\n", .max_line = 16}};
+    void on_message(Connection& c, std::span<const char> m) {
+      codec.encode(c, std::string_view(m.data(), m.size()));
+    }
+  } lines;
+  TcpServer fs(test::TestConfig(), framed);
+  TcpServer ls(test::TestConfig(), lines);
+  REQUIRE(fs.start().ok());
+  REQUIRE(ls.start().ok());
+  Fd good = Connect(fs.port()), big = Connect(fs.port());
+  REQUIRE(SendAll(big.get(), std::string("\x10\x00", 2)));  // 4096 > max_frame, no body yet
+  CHECK(test::WaitClosed(big.get(), 5000));
+  REQUIRE(SendAll(good.get(), std::string("\x00\x03", 2) + "abc"));
+  CHECK(RecvExactly(good.get(), 5) == std::string("\x00\x03", 2) + "abc");
+  Fd lgood = Connect(ls.port()), llong = Connect(ls.port());
+  REQUIRE(SendAll(llong.get(), std::string(17, 'x')));  // no "\r\n" within 16 bytes
+  CHECK(test::WaitClosed(llong.get(), 5000));
+  REQUIRE(SendAll(lgood.get(), "hi\r\n"));
+  CHECK(RecvExactly(lgood.get(), 4) == "hi\r\n");
+  CHECK(fs.stats().closed[size_t(CloseReason::kFrameTooLarge)] == 1);
+  CHECK(ls.stats().closed[size_t(CloseReason::kFrameTooLarge)] == 1);
+  CHECK(fs.stats().open == 1);
+  CHECK(ls.stats().open == 1);
+  fs.shutdown();
+  ls.shutdown();
 }
 
 }  // namespace percore
