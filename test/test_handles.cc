@@ -80,7 +80,8 @@ TEST_CASE("ConnHandle::send answers backpressure; output_bytes() shows the drain
     }
   }
   CHECK(saw_backpressure);
-  CHECK(output_seen > cfg.out_high_watermark);
+  // Read a moment after the answer: the reactor may have flushed into the socket buffers since.
+  CHECK(output_seen + 160 * 1024 > cfg.out_high_watermark);
   // Once the reactor applied every send, what it still holds is published: all of it but
   // what the two small socket buffers took.
   for (int round = 0; round < 2; ++round) {
