@@ -69,7 +69,7 @@ struct StatsSnapshot {
 
   void add(const ReactorStats& s);
   uint64_t closed_total() const;
-  std::string ToLine() const;        // one human line for --stats
+  std::string ToLine() const;  // one human line for --stats
   // Text exposition format: every counter as percore_<name>, and again per reactor as
   // percore_reactor_<name>{reactor="i"} (a separate family, so sums do not double count).
   std::string ToPrometheus() const;

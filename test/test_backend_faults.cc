@@ -19,35 +19,21 @@
 #include <vector>
 
 #include "net/tcp_server.h"
+#include "test/reactor_sync.h"
 #include "test/server_harness.h"
 #include "tools/apps/echo.h"
 
 namespace percore {
 namespace {
 
+using test::BlockReactors;
 using test::Connect;
 using test::RandomBytes;
+using test::ReactorBlock;
 using test::RecvExactly;
 using test::SendAll;
-
-// Parks every reactor of `server` in a task until the returned promise is set, so that
-// everything peers do meanwhile lands on the backends in one turn.
-std::promise<void> BlockReactors(TcpServer& server) {
-  std::promise<void> release;
-  std::shared_future<void> go = release.get_future().share();
-  for (size_t i = 0; i < server.reactors().size(); ++i) {
-    std::promise<void> parked;
-    auto p = parked.get_future();
-    while (!server.reactors().at(i).post([go, &parked] {
-      parked.set_value();
-      go.wait();
-    })) {
-      test::SleepMs(1);
-    }
-    p.wait();
-  }
-  return release;
-}
+using test::SyncReactor;
+using test::SyncTurns;
 
 // CPU time (user + system) a process used so far, in milliseconds.
 uint64_t CpuMs(pid_t pid) {

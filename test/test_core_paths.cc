@@ -17,69 +17,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "net/tcp_server.h"
+#include "test/reactor_sync.h"
 #include "test/server_harness.h"
 #include "tools/apps/echo.h"
 
 namespace percore {
 namespace {
 
+using test::BlockReactors;
 using test::Connect;
 using test::RandomBytes;
+using test::ReactorBlock;
 using test::RecvExactly;
 using test::SendAll;
+using test::SyncReactor;
+using test::SyncTurns;
 
 size_t Closed(const StatsSnapshot& s, CloseReason r) { return s.closed[static_cast<size_t>(r)]; }
-
-// Runs one task on every reactor and waits for it, twice: after the second round every reactor
-// has finished a whole loop turn (tasks, then timers, then turn end) that saw the current clock.
-void SyncTurns(TcpServer& server) {
-  for (int round = 0; round < 2; ++round) {
-    for (size_t i = 0; i < server.reactors().size(); ++i) {
-      std::promise<void> done;
-      auto f = done.get_future();
-      while (!server.reactors().at(i).post([&done] { done.set_value(); })) test::SleepMs(1);
-      f.wait();
-    }
-  }
-}
-
-// Waits until reactor `i` has finished two whole loop turns from now.
-void SyncReactor(TcpServer& server, size_t i) {
-  for (int round = 0; round < 2; ++round) {
-    std::promise<void> done;
-    auto f = done.get_future();
-    while (!server.reactors().at(i).post([&done] { done.set_value(); })) test::SleepMs(1);
-    f.wait();
-  }
-}
-
-// Holds reactor `i` inside a posted task until release() (or destruction). Declare it after the
-// server, so it is released before the server shuts down.
-class ReactorBlock {
- public:
-  ReactorBlock(TcpServer& server, size_t i) {
-    std::shared_future<void> gate = gate_.get_future().share();
-    std::promise<void> entered;
-    std::future<void> in = entered.get_future();
-    std::promise<void>* ep = &entered;
-    while (!server.reactors().at(i).post([gate, ep] {
-      ep->set_value();
-      gate.wait();
-    })) {
-      test::SleepMs(1);
-    }
-    in.wait();
-  }
-  ~ReactorBlock() { release(); }
-  void release() {
-    if (!released_) gate_.set_value();
-    released_ = true;
-  }
-
- private:
-  std::promise<void> gate_;
-  bool released_ = false;
-};
 
 // What LineReply answers to the line `id`: "<id>:" and filler up to `size` bytes, ending "\n".
 std::string ReplyFor(const std::string& id, size_t size) {

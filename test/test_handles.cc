@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/tcp_server.h"
+#include "test/reactor_sync.h"
 #include "test/server_harness.h"
 
 namespace percore {
@@ -84,11 +85,7 @@ TEST_CASE("ConnHandle::send answers backpressure; output_bytes() shows the drain
   CHECK(output_seen + 160 * 1024 > cfg.out_high_watermark);
   // Once the reactor applied every send, what it still holds is published: all of it but
   // what the two small socket buffers took.
-  for (int round = 0; round < 2; ++round) {
-    std::promise<void> done;
-    REQUIRE(server.reactors().at(h.reactor_index()).post([&done] { done.set_value(); }));
-    done.get_future().wait();
-  }
+  test::SyncReactor(server, h.reactor_index());
   CHECK(h.output_bytes() + 160 * 1024 > sent * size);
   // The peer starts reading: everything arrives in order and the output drains to zero.
   std::string got = test::RecvExactly(peer.get(), sent * size, 10000);
@@ -111,14 +108,7 @@ TEST_CASE("handle sends are bounded in bytes per reactor; refused ones are an an
   REQUIRE(test::Eventually([&] { return keeper.size() == 1; }));
   ConnHandle h = keeper.at(0);
   // Hold the owning reactor so that nothing is applied while we send.
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> holding;
-  REQUIRE(server.reactors().at(h.reactor_index()).post([released, &holding] {
-    holding.set_value();
-    released.wait();
-  }));
-  holding.get_future().wait();
+  test::ReactorBlock block(server, h.reactor_index());
   const size_t size = 10 * 1000;
   uint64_t accepted = 0;
   absl::Status refused;
@@ -135,7 +125,7 @@ TEST_CASE("handle sends are bounded in bytes per reactor; refused ones are an an
   CHECK(accepted * size + size > cfg.handle_queue_bytes);
   CHECK(h.output_bytes() == accepted * size);  // pending: posted, not yet applied
   CHECK(server.stats().handle_refused >= 1);
-  release.set_value();
+  block.release();
   std::string got = test::RecvExactly(peer.get(), accepted * size, 10000);
   CHECK(CheckStream(got, size, accepted));
   // Once applied, the bound is free again.

@@ -15,48 +15,21 @@
 #include <thread>
 
 #include "net/tcp_server.h"
+#include "test/reactor_sync.h"
 #include "test/server_harness.h"
 #include "tools/apps/echo.h"
 
 namespace percore {
 namespace {
 
+using test::BlockReactors;
 using test::Connect;
 using test::RandomBytes;
+using test::ReactorBlock;
 using test::RecvExactly;
 using test::SendAll;
-
-// Parks every reactor in a task until the returned promise is set, so that whatever peers do
-// meanwhile is waiting in the server's sockets when the reactors look next.
-std::promise<void> BlockReactors(TcpServer& server) {
-  std::promise<void> release;
-  std::shared_future<void> go = release.get_future().share();
-  for (size_t i = 0; i < server.reactors().size(); ++i) {
-    std::promise<void> parked;
-    auto p = parked.get_future();
-    while (!server.reactors().at(i).post([go, &parked] {
-      parked.set_value();
-      go.wait();
-    })) {
-      test::SleepMs(1);
-    }
-    p.wait();
-  }
-  return release;
-}
-
-// Runs one task on every reactor and waits for it, twice: after the second round every reactor
-// has finished a whole loop turn (tasks, then timers, then turn end) that saw the current clock.
-void SyncTurns(TcpServer& server) {
-  for (int round = 0; round < 2; ++round) {
-    for (size_t i = 0; i < server.reactors().size(); ++i) {
-      std::promise<void> done;
-      auto f = done.get_future();
-      while (!server.reactors().at(i).post([&done] { done.set_value(); })) test::SleepMs(1);
-      f.wait();
-    }
-  }
-}
+using test::SyncReactor;
+using test::SyncTurns;
 
 // Bytes this socket sent that its peer has not yet acknowledged (0: all in the peer's socket).
 int Unacked(int fd) {

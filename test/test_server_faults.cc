@@ -15,29 +15,21 @@
 
 #include "net/socket.h"
 #include "net/tcp_server.h"
+#include "test/reactor_sync.h"
 #include "test/server_harness.h"
 #include "tools/apps/echo.h"
 
 namespace percore {
 namespace {
 
+using test::BlockReactors;
 using test::Connect;
 using test::RandomBytes;
+using test::ReactorBlock;
 using test::RecvExactly;
 using test::SendAll;
-
-// Runs one task on every reactor and waits for it, twice: after the second round every
-// reactor has finished a whole loop turn (tasks, then timers) that saw the current clock.
-void SyncTurns(TcpServer& server) {
-  for (int round = 0; round < 2; ++round) {
-    for (size_t i = 0; i < server.reactors().size(); ++i) {
-      std::promise<void> done;
-      auto f = done.get_future();
-      while (!server.reactors().at(i).post([&done] { done.set_value(); })) test::SleepMs(1);
-      f.wait();
-    }
-  }
-}
+using test::SyncReactor;
+using test::SyncTurns;
 
 // Answers every byte with `burst` bytes and ignores backpressure: a producer that relies on
 // the framework's out_cap to cut off a peer that never reads.

@@ -19,8 +19,8 @@ struct Echo {
 };
 
 int main() {
-  percore::Config config;  // defaults that work; see reactor/config.h
-  config.listen = "0.0.0.0:9000";  // every interface; the default is 127.0.0.1:9000
+  percore::Config config;                        // defaults that work; see reactor/config.h
+  config.listen = "0.0.0.0:9000";                // every interface; the default is 127.0.0.1:9000
   config.backend = percore::BackendKind::kAuto;  // io_uring if the kernel allows, else epoll
   config.idle_timeout = absl::Minutes(5);
   Echo echo;  // shared by all reactor threads

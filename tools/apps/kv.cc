@@ -66,13 +66,27 @@ void UnknownCommand(Out& out, const Args& args) {
 
 void ReplyResult(Out& out, KvStore::Result r) {
   switch (r) {
-    case KvStore::Result::kOk: RespSimple(out, "OK"); break;
-    case KvStore::Result::kNotDone: RespNullBulk(out); break;
-    case KvStore::Result::kNoKey: RespNullBulk(out); break;
-    case KvStore::Result::kNotInteger: RespError(out, kNotInteger); break;
-    case KvStore::Result::kOverflow: RespError(out, kOverflow); break;
-    case KvStore::Result::kOom: RespError(out, kOom); break;
-    case KvStore::Result::kTooLarge: RespError(out, kTooLarge); break;
+    case KvStore::Result::kOk:
+      RespSimple(out, "OK");
+      break;
+    case KvStore::Result::kNotDone:
+      RespNullBulk(out);
+      break;
+    case KvStore::Result::kNoKey:
+      RespNullBulk(out);
+      break;
+    case KvStore::Result::kNotInteger:
+      RespError(out, kNotInteger);
+      break;
+    case KvStore::Result::kOverflow:
+      RespError(out, kOverflow);
+      break;
+    case KvStore::Result::kOom:
+      RespError(out, kOom);
+      break;
+    case KvStore::Result::kTooLarge:
+      RespError(out, kTooLarge);
+      break;
   }
 }
 
@@ -165,8 +179,29 @@ void ConfigGet(Out& out, const Args& a) {
 }
 
 enum class Cmd : uint8_t {
-  kUnknown, kPing, kEcho, kSet, kGet, kDel, kExists, kIncr, kIncrBy, kDecr, kDecrBy, kMSet,
-  kMGet, kDbSize, kFlushAll, kExpire, kPExpire, kTtl, kPTtl, kConfig, kCommand, kQuit, kSelect,
+  kUnknown,
+  kPing,
+  kEcho,
+  kSet,
+  kGet,
+  kDel,
+  kExists,
+  kIncr,
+  kIncrBy,
+  kDecr,
+  kDecrBy,
+  kMSet,
+  kMGet,
+  kDbSize,
+  kFlushAll,
+  kExpire,
+  kPExpire,
+  kTtl,
+  kPTtl,
+  kConfig,
+  kCommand,
+  kQuit,
+  kSelect,
 };
 
 struct CmdInfo {
@@ -176,14 +211,17 @@ struct CmdInfo {
 };
 
 constexpr CmdInfo kCommands[] = {
-    {"get", Cmd::kGet, 2},          {"set", Cmd::kSet, -3},       {"ping", Cmd::kPing, -1},
-    {"echo", Cmd::kEcho, 2},        {"del", Cmd::kDel, -2},       {"exists", Cmd::kExists, -2},
-    {"incr", Cmd::kIncr, 2},        {"incrby", Cmd::kIncrBy, 3},  {"decr", Cmd::kDecr, 2},
-    {"decrby", Cmd::kDecrBy, 3},    {"mset", Cmd::kMSet, -3},     {"mget", Cmd::kMGet, -2},
-    {"dbsize", Cmd::kDbSize, 1},    {"flushall", Cmd::kFlushAll, -1},
-    {"expire", Cmd::kExpire, -3},   {"pexpire", Cmd::kPExpire, -3},
-    {"ttl", Cmd::kTtl, 2},          {"pttl", Cmd::kPTtl, 2},      {"config", Cmd::kConfig, -2},
-    {"command", Cmd::kCommand, -1}, {"quit", Cmd::kQuit, -1},     {"select", Cmd::kSelect, 2},
+    {"get", Cmd::kGet, 2},        {"set", Cmd::kSet, -3},
+    {"ping", Cmd::kPing, -1},     {"echo", Cmd::kEcho, 2},
+    {"del", Cmd::kDel, -2},       {"exists", Cmd::kExists, -2},
+    {"incr", Cmd::kIncr, 2},      {"incrby", Cmd::kIncrBy, 3},
+    {"decr", Cmd::kDecr, 2},      {"decrby", Cmd::kDecrBy, 3},
+    {"mset", Cmd::kMSet, -3},     {"mget", Cmd::kMGet, -2},
+    {"dbsize", Cmd::kDbSize, 1},  {"flushall", Cmd::kFlushAll, -1},
+    {"expire", Cmd::kExpire, -3}, {"pexpire", Cmd::kPExpire, -3},
+    {"ttl", Cmd::kTtl, 2},        {"pttl", Cmd::kPTtl, 2},
+    {"config", Cmd::kConfig, -2}, {"command", Cmd::kCommand, -1},
+    {"quit", Cmd::kQuit, -1},     {"select", Cmd::kSelect, 2},
 };
 
 const CmdInfo* Lookup(std::string_view name) {
@@ -238,14 +276,18 @@ void KvHandler::dispatch(Out& out, std::vector<std::string_view>& a) {
   }
   KvStore& kv = store_;
   switch (info->cmd) {
-    case Cmd::kUnknown: return UnknownCommand(out, a);
+    case Cmd::kUnknown:
+      return UnknownCommand(out, a);
     case Cmd::kPing:
       if (n > 2) return ArityError(out, info->name);
       if (n == 2) return RespBulk(out, a[1]);
       return RespSimple(out, "PONG");
-    case Cmd::kEcho: return RespBulk(out, a[1]);
-    case Cmd::kSet: return Set(out, kv, a);
-    case Cmd::kGet: return ReplyGet(out, kv, a[1]);
+    case Cmd::kEcho:
+      return RespBulk(out, a[1]);
+    case Cmd::kSet:
+      return Set(out, kv, a);
+    case Cmd::kGet:
+      return ReplyGet(out, kv, a[1]);
     case Cmd::kDel:
     case Cmd::kExists: {
       int64_t count = 0;
@@ -254,8 +296,10 @@ void KvHandler::dispatch(Out& out, std::vector<std::string_view>& a) {
       }
       return RespInteger(out, count);
     }
-    case Cmd::kIncr: return IncrBy(out, kv, a[1], 1);
-    case Cmd::kDecr: return IncrBy(out, kv, a[1], -1);
+    case Cmd::kIncr:
+      return IncrBy(out, kv, a[1], 1);
+    case Cmd::kDecr:
+      return IncrBy(out, kv, a[1], -1);
     case Cmd::kIncrBy:
     case Cmd::kDecrBy: {
       int64_t d;
@@ -280,15 +324,18 @@ void KvHandler::dispatch(Out& out, std::vector<std::string_view>& a) {
       RespArrayHeader(out, a.size() - 1);
       for (size_t i = 1; i < a.size(); ++i) ReplyGet(out, kv, a[i]);
       return;
-    case Cmd::kDbSize: return RespInteger(out, static_cast<int64_t>(kv.size()));
+    case Cmd::kDbSize:
+      return RespInteger(out, static_cast<int64_t>(kv.size()));
     case Cmd::kFlushAll:
       if (n > 2 || (n == 2 && !EqNoCase(a[1], "sync") && !EqNoCase(a[1], "async"))) {
         return RespError(out, kSyntax);
       }
       kv.clear();
       return RespSimple(out, "OK");
-    case Cmd::kExpire: return Expire(out, kv, a, 1000, info->name);
-    case Cmd::kPExpire: return Expire(out, kv, a, 1, info->name);
+    case Cmd::kExpire:
+      return Expire(out, kv, a, 1000, info->name);
+    case Cmd::kPExpire:
+      return Expire(out, kv, a, 1, info->name);
     case Cmd::kTtl:
     case Cmd::kPTtl: {
       int64_t ms = kv.ttl_ms(a[1]);
@@ -307,7 +354,8 @@ void KvHandler::dispatch(Out& out, std::vector<std::string_view>& a) {
         std::replace(text.begin(), text.end(), '\n', ' ');
         return RespError(out, text);
       }
-    case Cmd::kCommand: return RespArrayHeader(out, 0);  // redis-cli's COMMAND DOCS at start
+    case Cmd::kCommand:
+      return RespArrayHeader(out, 0);  // redis-cli's COMMAND DOCS at start
     case Cmd::kQuit:
       RespSimple(out, "OK");
       out.c.close();
