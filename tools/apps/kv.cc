@@ -19,15 +19,6 @@ constexpr std::string_view kOom = "OOM command not allowed when used memory > 'm
 constexpr std::string_view kTooLarge =
     "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 
-// Redis's string2ll: exactly what it would print back (no spaces, '+', leading zeros).
-bool ParseInt64(std::string_view s, int64_t* out) {
-  if (s.empty() || s.size() > 20) return false;
-  if (s.size() > 1 && (s[0] == '0' || (s[0] == '-' && s[1] == '0'))) return false;
-  if (s == "-") return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
 bool EqNoCase(std::string_view a, std::string_view lower) {
   if (a.size() != lower.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -120,7 +111,7 @@ void Set(Out& out, KvStore& kv, const Args& a) {
     } else if ((EqNoCase(o, "ex") || EqNoCase(o, "px")) && !keep_ttl && !has_expire && has_next) {
       has_expire = true;
       unit = EqNoCase(o, "ex") ? 1000 : 1;
-      if (!ParseInt64(a[++i], &amount)) return RespError(out, kNotInteger);
+      if (!ParseRedisInt64(a[++i], &amount)) return RespError(out, kNotInteger);
     } else {
       return RespError(out, kSyntax);
     }
@@ -150,7 +141,7 @@ void IncrBy(Out& out, KvStore& kv, std::string_view key, int64_t delta) {
 void Expire(Out& out, KvStore& kv, const Args& a, int64_t unit, std::string_view name) {
   if (a.size() > 3) return RespError(out, kSyntax);  // NX|XX|GT|LT are not supported
   int64_t amount;
-  if (!ParseInt64(a[2], &amount)) return RespError(out, kNotInteger);
+  if (!ParseRedisInt64(a[2], &amount)) return RespError(out, kNotInteger);
   int64_t at;
   if (!Deadline(kv.now_ms(), amount, unit, &at)) {
     std::string text = "ERR invalid expire time in '";
@@ -303,7 +294,7 @@ void KvHandler::dispatch(Out& out, std::vector<std::string_view>& a) {
     case Cmd::kIncrBy:
     case Cmd::kDecrBy: {
       int64_t d;
-      if (!ParseInt64(a[2], &d)) return RespError(out, kNotInteger);
+      if (!ParseRedisInt64(a[2], &d)) return RespError(out, kNotInteger);
       if (info->cmd == Cmd::kDecrBy) {
         if (d == std::numeric_limits<int64_t>::min()) {
           return RespError(out, "ERR decrement would overflow");
@@ -362,7 +353,7 @@ void KvHandler::dispatch(Out& out, std::vector<std::string_view>& a) {
       return;
     case Cmd::kSelect: {
       int64_t db;
-      if (!ParseInt64(a[1], &db)) return RespError(out, kNotInteger);
+      if (!ParseRedisInt64(a[1], &db)) return RespError(out, kNotInteger);
       if (db != 0) return RespError(out, "ERR DB index is out of range");
       return RespSimple(out, "OK");
     }

@@ -18,15 +18,15 @@ size_t Cost(std::string_view key, std::string_view value) {
   return key.size() + value.size() + KvStore::kEntryOverhead;
 }
 
+}  // namespace
+
 // Redis accepts exactly what strtoll would print back: no spaces, no '+', no leading zeros.
-bool ParseInt64(std::string_view s, int64_t* out) {
+bool ParseRedisInt64(std::string_view s, int64_t* out) {
   if (s.empty() || s.size() > 20) return false;
   if (s.size() > 1 && (s[0] == '0' || (s[0] == '-' && s[1] == '0'))) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size() && s != "-";
 }
-
-}  // namespace
 
 KvStore::KvStore(Options options, std::function<int64_t()> now_ms)
     : options_(options), now_(now_ms ? std::move(now_ms) : std::function<int64_t()>(MonotonicMs)) {}
@@ -108,7 +108,7 @@ KvStore::Result KvStore::incr_by(std::string_view key, int64_t delta, int64_t* o
   std::lock_guard<std::mutex> lock(s.mu);
   Entry* e = live(s, key, now_());
   int64_t v = 0;
-  if (e != nullptr && !ParseInt64(e->value, &v)) return Result::kNotInteger;
+  if (e != nullptr && !ParseRedisInt64(e->value, &v)) return Result::kNotInteger;
   if ((delta > 0 && v > std::numeric_limits<int64_t>::max() - delta) ||
       (delta < 0 && v < std::numeric_limits<int64_t>::min() - delta)) {
     return Result::kOverflow;

@@ -23,6 +23,10 @@
 
 namespace percore::apps {
 
+// Redis's string2ll: a decimal int64 exactly as it would be printed back (no spaces, no '+', no
+// leading zeros). INCR's values and every integer argument are read this way.
+bool ParseRedisInt64(std::string_view s, int64_t* out);
+
 class KvStore {
  public:
   struct Options {
