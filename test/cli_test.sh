@@ -10,18 +10,7 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 pass=0
 fail=0
-check() {  # check NAME COND...
-  local name=$1; shift
-  if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
-}
-free_port() { echo $((10000 + RANDOM % 20000)); }
-wait_listening() {  # wait_listening PORT
-  for _ in $(seq 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+source "$(dirname "$0")/checks.sh"
 echo_roundtrip() {  # echo_roundtrip PORT MSG
   exec 3<>/dev/tcp/127.0.0.1/"$1" || return 1
   printf '%s' "$2" >&3

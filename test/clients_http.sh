@@ -12,25 +12,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
 trap '' PIPE  # a write to a connection the server closed must fail, not end this script
 pass=0
 fail=0
-check() {  # check NAME COND...
-  local name=$1; shift
-  if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
-}
-free_port() {  # a port nobody listens on
-  local p
-  for _ in $(seq 50); do
-    p=$((10000 + RANDOM % 20000))
-    (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null || { echo "$p"; return; }
-  done
-  echo "$p"
-}
-wait_listening() {  # wait_listening PORT
-  for _ in $(seq 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
+source "$(dirname "$0")/checks.sh"
 for tool in curl wrk timeout; do
   command -v "$tool" >/dev/null || { echo "FAIL $tool is not installed (tools/setup.sh --test)"; echo "http: 0 passed, 1 failed"; exit 1; }
 done

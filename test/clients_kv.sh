@@ -10,10 +10,7 @@ pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 pass=0
 fail=0
-check() {  # check NAME COND...
-  local name=$1; shift
-  if "$@"; then pass=$((pass + 1)); echo "ok   $name"; else fail=$((fail + 1)); echo "FAIL $name"; fi
-}
+source "$(dirname "$0")/checks.sh"
 finish() {
   echo "kv: $pass passed, $fail failed"
   exit "$fail"
@@ -23,21 +20,6 @@ for tool in redis-cli redis-benchmark; do
     fail=$((fail + 1)); echo "FAIL $tool is not installed (tools/setup.sh --test)"; finish
   fi
 done
-free_port() {  # a port nobody listens on
-  local p
-  for _ in $(seq 20); do
-    p=$((10000 + RANDOM % 20000))
-    (exec 3<>/dev/tcp/127.0.0.1/"$p") 2>/dev/null || { echo "$p"; return; }
-  done
-  echo "$p"
-}
-wait_listening() {  # wait_listening PORT
-  for _ in $(seq 100); do
-    (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
 port=$(free_port)
 "$bin" serve --app kv --port "$port" --threads 2 >"$tmp/out" 2>"$tmp/err" &
 pid=$!
