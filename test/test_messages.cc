@@ -14,6 +14,7 @@
 #include "protocol/codec.h"
 #include "protocol/length_field_codec.h"
 #include "protocol/line_codec.h"
+#include "test/reactor_sync.h"
 #include "test/server_harness.h"
 
 namespace percore {
@@ -196,6 +197,42 @@ TEST_CASE("LengthFieldCodec and LineCodec over sockets: bad input closes only it
   CHECK(ls.stats().open == 1);
   fs.shutdown();
   ls.shutdown();
+}
+
+}  // namespace percore
+
+namespace percore {
+
+// A handler that pauses inside on_message stops the frame loop: the frames behind it in the
+// same read wait (kept by the framework) until it resumes.
+TEST_CASE("pausing in on_message holds the frames behind it until resume", "[messages]") {
+  struct Pauser {
+    TinyCodec codec{255};
+    std::atomic<int> seen{0};
+    void on_message(Connection& c, std::span<const char> m) {
+      seen++;
+      if (m[0] == 'p') {
+        c.send(std::string(512 * 1024, 'B'));  // above the high watermark
+        c.pause_reading();
+      } else {
+        c.send(std::string_view("ok"));
+      }
+    }
+    void on_drain(Connection& c) { c.resume_reading(); }
+  } h;
+  Config cfg = test::TestConfig();
+  cfg.threads = 1;
+  cfg.sndbuf = 16 * 1024;
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port(), 16 * 1024);
+  REQUIRE(SendAll(fd.get(), Msg("p") + Msg("a") + Msg("b")));
+  REQUIRE(test::Eventually([&] { return server.stats().bytes_in == 6; }));
+  test::SyncTurns(server);
+  CHECK(h.seen == 1);  // "a" and "b" wait behind the pause
+  CHECK(RecvExactly(fd.get(), 512 * 1024 + 4, 10000).substr(512 * 1024) == "okok");
+  CHECK(h.seen == 3);
+  server.shutdown();
 }
 
 }  // namespace percore
