@@ -81,24 +81,34 @@ void ConnTable::close_now(Connection& c, CloseReason reason, bool reset) {
   h_.on_close(c, reason);
   if (reset) {
     if (c.ch_.fd >= 0) SetLingerZero(c.ch_.fd);
-  } else if (reason != CloseReason::kReset && reason != CloseReason::kError && start_linger(c)) {
+  } else if (reason != CloseReason::kReset && reason != CloseReason::kError &&
+             start_linger(c, reason)) {
     return;
   }
   finish(c);
 }
 
 // close() on a socket with unread input makes the kernel send RST and drop whatever of our
-// output it still holds, so a peer that was still sending when we closed (a kicked client's
-// heartbeat, a pipelined request) would lose the tail of its last reply. Instead: FIN, then
-// read and discard until the peer closes or linger_timeout passes. Only when the peer has not
-// yet acknowledged all our output and has not closed; otherwise a reset costs it nothing.
-bool ConnTable::start_linger(Connection& c) {
+// output it still holds, and input arriving after close() is answered with RST too, which the
+// peer reads as ECONNRESET instead of EOF (and some stacks then discard the reply they hold).
+// So a peer that may still be sending (a kicked client's heartbeat, a pipelined request, the
+// rest of a message the codec rejected) gets FIN, then we read and discard until it closes or
+// linger_timeout passes. "May still be sending": our output is not all acknowledged, input is
+// unread, or the codec stopped in the middle of the peer's message (loopback acknowledges at
+// once, so unacked output alone misses a bash client writing its request line by line).
+// A quiet peer (an idle eviction) is closed outright: lingering would only hold its fd.
+bool ConnTable::start_linger(Connection& c, CloseReason reason) {
   if (cfg_.linger_timeout <= absl::ZeroDuration() || (c.marks_ & Connection::kPeerFin) ||
       c.ch_.fd < 0 || !c.ch_.out.empty()) {
     return false;
   }
-  int unacked = 0;
-  if (::ioctl(c.ch_.fd, SIOCOUTQ, &unacked) != 0 || unacked <= 0) return false;
+  const bool mid_message =
+      reason == CloseReason::kMalformed || reason == CloseReason::kFrameTooLarge;
+  int unacked = 0, unread = 0;
+  if (!mid_message && (::ioctl(c.ch_.fd, SIOCOUTQ, &unacked) != 0 || unacked <= 0) &&
+      (::ioctl(c.ch_.fd, FIONREAD, &unread) != 0 || unread <= 0)) {
+    return false;
+  }
   send_fin(c);
   c.lifecycle_ = Lifecycle::kLingering;
   ++lingering_;

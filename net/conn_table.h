@@ -116,7 +116,7 @@ class ConnTable final : public IoSink {
   void output_drained(Connection& c);
   void send_fin(Connection& c);
   void close_now(Connection& c, CloseReason reason, bool reset);
-  bool start_linger(Connection& c);
+  bool start_linger(Connection& c, CloseReason reason);
   void finish(Connection& c);  // -> kClosed: the fd goes, the slot waits for release
   void reset_all();            // the end of a shutdown: reset what is open, stop lingering
   // conn_timeouts.cc

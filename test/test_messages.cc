@@ -115,6 +115,36 @@ TEST_CASE("a malformed or too large frame closes that connection with its reason
   server.shutdown();
 }
 
+// The codec rejects a message whose rest is still on its way (a client writing its request
+// line by line). Closing outright would answer that rest with RST: the peer's next write fails
+// and its read may end in ECONNRESET instead of EOF. The server lingers instead, even though
+// loopback has already acknowledged its reply.
+TEST_CASE("a codec error lingers: the rest of the rejected message does not reset the peer",
+          "[messages]") {
+  Numberer h;
+  Config cfg = test::TestConfig();
+  cfg.linger_timeout = absl::Seconds(60);  // only the peer's close can end it in time
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port());
+  REQUIRE(SendAll(fd.get(), std::string(1, '\0')));
+  CHECK(RecvExactly(fd.get(), 14) == "ERR malformed;");
+  REQUIRE(test::Eventually(
+      [&] { return server.stats().closed[size_t(CloseReason::kMalformed)] == 1; }));
+  test::SleepMs(20);
+  CHECK(SendAll(fd.get(), "the rest of the message"));
+  test::SleepMs(20);
+  CHECK(SendAll(fd.get(), "and more"));  // fails with EPIPE after a reset
+  bool closed = false, reset = false;
+  CHECK(test::RecvAll(fd.get(), 5000, &closed, &reset).empty());
+  CHECK(closed);
+  CHECK(!reset);
+  CHECK(server.stats().lingered == 1);
+  fd.reset();  // the peer's close ends the linger
+  CHECK(test::Eventually([&] { return server.stats().lingering == 0; }));
+  server.shutdown();
+}
+
 TEST_CASE("a large frame arriving in pieces is decoded once it is whole", "[messages]") {
   struct Big {
     TinyCodec codec{255};
