@@ -15,20 +15,24 @@ uint64_t Ms(absl::Duration d) { return static_cast<uint64_t>(absl::ToInt64Millis
 
 }  // namespace
 
-SendResult ConnTable::send(Connection& c, std::string_view bytes) {
+SendResult ConnTable::send(Connection& c, std::span<const std::string_view> parts) {
   if (!writes(c)) return SendResult::kClosed;
-  size_t after = c.ch_.out.size() + bytes.size();
+  size_t bytes = 0;
+  for (std::string_view part : parts) bytes += part.size();
+  size_t after = c.ch_.out.size() + bytes;
   if (after > cfg_.out_cap) {
     close_now(c, CloseReason::kOutputOverflow, true);
     return SendResult::kClosed;
   }
   bool was_empty = c.ch_.out.empty();
-  if (!c.ch_.out.append(bytes)) {
-    close_now(c, CloseReason::kNoMemory, true);
-    return SendResult::kClosed;
+  for (std::string_view part : parts) {
+    if (!c.ch_.out.append(part)) {
+      close_now(c, CloseReason::kNoMemory, true);
+      return SendResult::kClosed;
+    }
   }
   mark_dirty(c);
-  if (was_empty && !bytes.empty()) {
+  if (was_empty && bytes > 0) {
     c.last_write_ = now32();
     // The write timeout may fall before the idle deadline the timer is set for.
     if (cfg_.write_timeout > absl::ZeroDuration() && c.timer_ != TimerWheel::kNoTimer &&

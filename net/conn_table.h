@@ -67,7 +67,11 @@ class ConnTable final : public IoSink {
   void turn_end();
 
   // Connection operations (Connection and ConnHandle forward here).
-  SendResult send(Connection& c, std::string_view bytes);
+  SendResult send(Connection& c, std::string_view bytes) {
+    return send(c, std::span<const std::string_view>(&bytes, 1));
+  }
+  // The parts, in order, as one send: one check of the state, the cap and the watermark.
+  SendResult send(Connection& c, std::span<const std::string_view> parts);
   void close(Connection& c, CloseMode mode, CloseReason reason = CloseReason::kLocal);
   void shutdown_write(Connection& c);
   void pause(Connection& c);

@@ -5,13 +5,16 @@
 namespace percore {
 
 SendResult Connection::send(std::string_view bytes) { return table_->send(*this, bytes); }
+SendResult Connection::send(std::span<const std::string_view> parts) {
+  return table_->send(*this, parts);
+}
 void Connection::close(CloseMode mode) { table_->close(*this, mode); }
 void Connection::close(CloseMode mode, CloseReason reason) { table_->close(*this, mode, reason); }
 void Connection::shutdown_write() { table_->shutdown_write(*this); }
 void Connection::pause_reading() { table_->pause(*this); }
 void Connection::resume_reading() { table_->resume(*this); }
 Reactor& Connection::reactor() const { return table_->reactor(); }
-void CountFrame(Connection& c) { c.reactor().stats().frames_in.add(); }
+void CountFrames(Connection& c, uint64_t n) { c.reactor().stats().frames_in.add(n); }
 
 uint32_t ConnHandle::reactor_index() const { return table_ ? table_->reactor().index() : 0; }
 

@@ -13,6 +13,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <initializer_list>
 #include <new>
 #include <span>
 #include <string_view>
@@ -70,6 +71,12 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   SendResult send(std::string_view bytes);
+  // Several parts (a header and a body, say) as one send: one check of the state, the cap
+  // and the watermark instead of one per part.
+  SendResult send(std::span<const std::string_view> parts);
+  SendResult send(std::initializer_list<std::string_view> parts) {
+    return send(std::span<const std::string_view>(parts.begin(), parts.size()));
+  }
   // Spans (what on_data receives) too; strings and literals take the string_view overload.
   template <class Bytes>
   requires(std::convertible_to<const Bytes&, std::span<const char>> &&

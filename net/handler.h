@@ -31,7 +31,8 @@
 namespace percore {
 
 class Connection;
-void CountFrame(Connection& c);  // net/connection.cc: the reactor's frames_in counter
+// net/connection.cc: adds n to the reactor's frames_in counter (once per on_data, not per frame).
+void CountFrames(Connection& c, uint64_t n);
 
 class HandlerOps {
  public:
@@ -159,6 +160,7 @@ size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
   if constexpr (MessageHandler<H>) {
     CodecSlot& slot = slot_at(&c.template state<char>());
     size_t used = 0;
+    uint64_t frames = 0;
     while (used < in.size() && in.size() - used >= slot.need) {
       std::span<const char> rest = in.subspan(used);
       Decoded d = h_.codec.decode(slot.state, rest);
@@ -168,6 +170,7 @@ size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
       }
       slot.need = 0;
       if (d.kind == Decoded::Kind::kError) {
+        CountFrames(c, frames);
         // The three-argument form also gets the codec's State (the HTTP codec keeps the status
         // to answer with there); a handler may define either.
         if constexpr (requires { h_.on_codec_error(c, d.error, std::as_const(slot.state)); }) {
@@ -180,11 +183,12 @@ size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
         return in.size();
       }
       used += d.consumed;
-      CountFrame(c);
+      ++frames;
       h_.on_message(c, rest.subspan(d.offset, d.size));
       // The handler closed, or paused (the rest is kept and handed over on resume).
       if (c.closing() || c.reading_paused()) break;
     }
+    if (frames != 0) CountFrames(c, frames);
     return used;
   } else {
     return in.size();

@@ -27,8 +27,6 @@ RingBuffer& RingBuffer::operator=(RingBuffer&& o) noexcept {
   return *this;
 }
 
-size_t RingBuffer::chunk_capacity() const { return pool_->chunk_size() - sizeof(Chunk); }
-
 size_t RingBuffer::chunks() const {
   size_t n = 0;
   for (Chunk* c = head_; c != nullptr; c = c->next) ++n;
@@ -48,7 +46,7 @@ RingBuffer::Chunk* RingBuffer::new_chunk() {  // appended at the tail
   return c;
 }
 
-bool RingBuffer::append(std::string_view data) {
+bool RingBuffer::append_chained(std::string_view data) {
   if (data.size() > cap_ - size_) return false;
   size_t per = chunk_capacity();
   size_t room = tail_ != nullptr ? per - tail_->end : 0;

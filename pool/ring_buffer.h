@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
 
@@ -30,10 +31,20 @@ class RingBuffer {
   size_t cap() const { return cap_; }
   void set_cap(size_t cap) { cap_ = static_cast<uint32_t>(cap > UINT32_MAX ? UINT32_MAX : cap); }
   size_t chunks() const;
-  size_t chunk_capacity() const;  // payload bytes per chunk
+  size_t chunk_capacity() const { return pool_->chunk_size() - sizeof(Chunk); }  // per chunk
 
   // Appends all of `data` or nothing: false when it would pass cap or the pool ran out.
-  bool append(std::string_view data);
+  // Inline when it fits the tail chunk: the common small send is one memcpy.
+  bool append(std::string_view data) {
+    if (tail_ != nullptr && data.size() <= chunk_capacity() - tail_->end &&
+        data.size() <= cap_ - size_) {
+      std::memcpy(tail_->data() + tail_->end, data.data(), data.size());
+      tail_->end += static_cast<uint32_t>(data.size());
+      size_ += static_cast<uint32_t>(data.size());
+      return true;
+    }
+    return append_chained(data);
+  }
   // Contiguous free space at the tail, at least `min` bytes (<= chunk_capacity()), taking a
   // new chunk if needed; empty when cap or the pool forbids. Follow with commit(n).
   std::span<char> write_span(size_t min = 1);
@@ -53,6 +64,7 @@ class RingBuffer {
     char* data() { return reinterpret_cast<char*>(this + 1); }
   };
   Chunk* new_chunk();
+  bool append_chained(std::string_view data);
 
   BufferPool* pool_;
   Chunk* head_ = nullptr;

@@ -67,4 +67,26 @@ void Put(S& sink, std::string_view bytes) {
   }
 }
 
+// Writes `head` then `parts`: in one call where the sink takes several parts at once (a
+// Connection checks its state and limits once per call), else part by part. (One and two
+// parts, what the codecs write, are spelled out: a zero-filled array of views costs more than
+// the call it saves.)
+template <ByteSink S>
+void PutParts(S& sink, std::string_view head, std::span<const std::string_view> parts) {
+  if constexpr (requires { sink.send(std::span<const std::string_view>()); }) {
+    if (parts.size() == 1) {
+      const std::string_view all[2] = {head, parts[0]};
+      sink.send(std::span<const std::string_view>(all));
+      return;
+    }
+    if (parts.size() == 2) {
+      const std::string_view all[3] = {head, parts[0], parts[1]};
+      sink.send(std::span<const std::string_view>(all));
+      return;
+    }
+  }
+  Put(sink, head);
+  for (std::string_view part : parts) Put(sink, part);
+}
+
 }  // namespace percore

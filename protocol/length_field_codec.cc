@@ -32,9 +32,15 @@ LengthFieldCodec::LengthFieldCodec(const Options& options) : options_(options) {
     default:
       std::abort();
   }
+  const Options& o = options_;
+  if (invertible() && o.length_field_length != kVarint && o.length_adjustment == 0 &&
+      !o.length_includes_header && o.max_frame >= o.length_field_length) {
+    plain_width_ = o.length_field_length;
+    plain_strip_ = o.initial_bytes_to_strip == 0 ? 0 : plain_width_;
+  }
 }
 
-Decoded LengthFieldCodec::decode(State&, std::span<const char> in) const {
+Decoded LengthFieldCodec::general_decode(std::span<const char> in) const {
   const Options& o = options_;
   const size_t off = o.length_field_offset;
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
@@ -86,7 +92,7 @@ bool LengthFieldCodec::invertible() const {
           (o.length_field_length != kVarint && s == o.length_field_length));
 }
 
-size_t LengthFieldCodec::header(size_t payload, char (&out)[kMaxHeader]) const {
+size_t LengthFieldCodec::general_header(size_t payload, char (&out)[kMaxHeader]) const {
   if (!invertible()) return 0;
   const Options& o = options_;
   // Find the header width w for which the length written makes decode's frame equal to

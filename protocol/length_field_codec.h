@@ -48,7 +48,22 @@ class LengthFieldCodec {
   LengthFieldCodec() : LengthFieldCodec(Options{}) {}
   explicit LengthFieldCodec(const Options& options);
 
-  Decoded decode(State& state, std::span<const char> in) const;
+  Decoded decode(State&, std::span<const char> in) const {
+    // The plain configuration (see header()) inline: it runs once per message.
+    if (plain_width_ != 0) {
+      const size_t w = plain_width_;
+      if (in.size() < w) return Decoded::NeedMore(w);
+      const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+      uint64_t length = 0;
+      for (size_t i = 0; i < w; ++i)
+        length = (length << 8) | p[options_.big_endian ? i : w - 1 - i];
+      if (length > options_.max_frame - w) return Decoded::Error(CodecError::kTooLarge);
+      const size_t total = w + length;
+      if (in.size() < total) return Decoded::NeedMore(total);
+      return Decoded::Frame(total, plain_strip_, total - plain_strip_);
+    }
+    return general_decode(in);
+  }
 
   // The encoder is the inverse of decode for configurations where that is well defined:
   // length_field_offset 0 and initial_bytes_to_strip 0, kStripHeader or the field's width.
@@ -58,7 +73,21 @@ class LengthFieldCodec {
   bool invertible() const;
   // Writes the header for a message of `payload` bytes into `out` and returns its size, or 0
   // if it cannot be encoded (not invertible, negative or too wide a length, above max_frame).
-  size_t header(size_t payload, char (&out)[kMaxHeader]) const;
+  size_t header(size_t payload, char (&out)[kMaxHeader]) const {
+    // A fixed-width field at offset 0 holding the payload's size (the common game header):
+    // inline, it is on every message's path. Every other configuration takes the general one.
+    if (plain_width_ != 0) {
+      const size_t w = plain_width_;
+      if (payload > options_.max_frame - w || (w < 8 && (uint64_t{payload} >> (8 * w)) != 0)) {
+        return 0;
+      }
+      for (size_t i = 0; i < w; ++i) {
+        out[i] = static_cast<char>(payload >> (8 * (options_.big_endian ? w - 1 - i : i)));
+      }
+      return w;
+    }
+    return general_header(payload, out);
+  }
 
   // Returns false and writes nothing when header() fails.
   template <ByteSink S>
@@ -68,8 +97,7 @@ class LengthFieldCodec {
     char head[kMaxHeader];
     const size_t head_size = header(payload, head);
     if (head_size == 0) return false;
-    Put(sink, std::string_view(head, head_size));
-    for (std::string_view part : parts) Put(sink, part);
+    PutParts(sink, std::string_view(head, head_size), parts);
     return true;
   }
   template <ByteSink S>
@@ -84,7 +112,15 @@ class LengthFieldCodec {
   const Options& options() const { return options_; }
 
  private:
+  Decoded general_decode(std::span<const char> in) const;
+  size_t general_header(size_t payload, char (&out)[kMaxHeader]) const;
+
   Options options_;
+  // The fast paths of decode() and header(): a fixed-width field at offset 0 counting the bytes
+  // after it (no adjustment), stripping nothing or the header. plain_width_ is the field's
+  // width, or 0 when the configuration is not plain.
+  size_t plain_width_ = 0;
+  size_t plain_strip_ = 0;
 };
 
 }  // namespace percore

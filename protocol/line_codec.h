@@ -38,8 +38,8 @@ class LineCodec {
   // is the caller's data and scanning it would double the encoder's cost).
   template <ByteSink S>
   void encode(S& sink, std::string_view line) const {
-    Put(sink, line);
-    Put(sink, delimiter());
+    const std::string_view delim = delimiter();
+    PutParts(sink, line, std::span<const std::string_view>(&delim, 1));
   }
 
   std::string_view delimiter() const { return {delimiter_, delimiter_size_}; }

@@ -532,6 +532,36 @@ TEST_CASE("length field: encode -> decode round trips for every invertible confi
   }
 }
 
+// A sink that takes several parts per call (as Connection does) gets header and body in one
+// call; a message in more parts than PutParts spells out is written part by part.
+TEST_CASE("encoders hand a parts-taking sink one call per message", "[codec]") {
+  struct PartsSink {
+    std::string bytes;
+    int calls = 0;
+    void send(std::string_view v) {
+      ++calls;
+      bytes.append(v);
+    }
+    void send(std::span<const std::string_view> parts) {
+      ++calls;
+      for (std::string_view p : parts) bytes.append(p);
+    }
+  };
+  LF c({.length_field_length = 2, .initial_bytes_to_strip = 2});
+  PartsSink sink;
+  REQUIRE(c.encode(sink, std::string_view("hello")));
+  CHECK(sink.calls == 1);
+  CHECK(sink.bytes == std::string("\0\5hello", 7));
+  REQUIRE(c.encode(sink, {"a", "b", "c"}));
+  CHECK(sink.calls == 5);
+  CHECK(sink.bytes.substr(7) == std::string("\0\3abc", 5));
+  LineCodec line;
+  PartsSink lines;
+  line.encode(lines, "hi");
+  CHECK(lines.calls == 1);
+  CHECK(lines.bytes == "hi\n");
+}
+
 TEST_CASE("length field: random streams decode the same however they are split",
           "[codec][length]") {
   std::mt19937 rng(424242);
