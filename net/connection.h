@@ -98,6 +98,10 @@ class Connection {
   bool closing() const { return lifecycle_ >= Lifecycle::kClosing; }
   Lifecycle lifecycle() const { return lifecycle_; }
   size_t output_bytes() const { return ch_.out.size(); }
+  // A send took output above Config::out_high_watermark and it has not yet drained to the low
+  // one: stop producing (pause_reading) until on_drain. Handlers that send through an encoder
+  // (which does not return the SendResult) ask here.
+  bool above_high_watermark() const { return marks_ & kAboveHigh; }
   size_t input_bytes() const { return in_.size(); }
   int fd() const { return ch_.fd; }
   ConnHandle handle() const { return ConnHandle(table_, ch_.slot, ch_.gen); }

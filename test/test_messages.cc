@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,8 @@
 #include "protocol/line_codec.h"
 #include "test/reactor_sync.h"
 #include "test/server_harness.h"
+#include "tools/apps/framed.h"
+#include "tools/apps/line.h"
 
 namespace percore {
 namespace {
@@ -263,6 +266,47 @@ TEST_CASE("pausing in on_message holds the frames behind it until resume", "[mes
   CHECK(RecvExactly(fd.get(), 512 * 1024 + 4, 10000).substr(512 * 1024) == "okok");
   CHECK(h.seen == 3);
   server.shutdown();
+}
+
+// The line and framed apps pause reading at the configured high watermark, not at a size of
+// their own: with out_cap below 256 KiB a peer that does not read must pause them, never
+// overflow them; once it reads, every answer arrives.
+template <class App>
+void PausesAtTheWatermark(const std::string& one, size_t answer_size) {
+  App app;
+  Config cfg = test::TestConfig();
+  cfg.sndbuf = 4096;
+  cfg.out_high_watermark = 32 * 1024;
+  cfg.out_low_watermark = 8 * 1024;
+  cfg.out_cap = 192 * 1024;
+  TcpServer server(cfg, app);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port(), 4096);
+  const int n = 20000;  // ~1.3 MB each way: far above out_cap
+  std::string all;
+  for (int i = 0; i < n; ++i) all += one;
+  std::thread writer([&] { SendAll(fd.get(), all); });
+  CHECK(test::Eventually([&] { return server.stats().backpressure >= 1; }));
+  test::SleepMs(50);  // the peer still reads nothing
+  CHECK(server.stats().closed[size_t(CloseReason::kOutputOverflow)] == 0);
+  std::string got = RecvExactly(fd.get(), answer_size * n, 10000);
+  writer.join();
+  CHECK(got.size() == answer_size * n);
+  StatsSnapshot s = server.stats();
+  CHECK(s.closed[size_t(CloseReason::kOutputOverflow)] == 0);
+  CHECK(s.open == 1);
+  server.shutdown();
+}
+
+TEST_CASE("the line and framed apps pause at the configured high watermark", "[messages]") {
+  SECTION("line") {
+    const std::string line = std::string(63, 'l') + "\n";
+    PausesAtTheWatermark<apps::LineHandler>(line, line.size());
+  }
+  SECTION("framed") {
+    const std::string frame = std::string("\0\x40", 2) + std::string(64, 'f');
+    PausesAtTheWatermark<apps::FramedEchoHandler>(frame, frame.size());
+  }
 }
 
 }  // namespace percore

@@ -17,7 +17,7 @@ struct FramedEchoHandler {
 
   void on_message(Connection& c, std::span<const char> body) {
     codec.encode(c, std::string_view(body.data(), body.size()));
-    if (c.output_bytes() > 256 * 1024) c.pause_reading();  // resumed by on_drain
+    if (c.above_high_watermark()) c.pause_reading();  // resumed by on_drain
   }
   void on_drain(Connection& c) { c.resume_reading(); }
 };

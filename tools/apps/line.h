@@ -15,7 +15,7 @@ struct LineHandler {
 
   void on_message(Connection& c, std::span<const char> line) {
     codec.encode(c, std::string_view(line.data(), line.size()));
-    if (c.output_bytes() > 256 * 1024) c.pause_reading();  // resumed by on_drain
+    if (c.above_high_watermark()) c.pause_reading();  // resumed by on_drain
   }
   void on_drain(Connection& c) { c.resume_reading(); }
   void on_codec_error(Connection& c, CodecError e) {
