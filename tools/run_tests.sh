@@ -37,6 +37,21 @@ run() {  # run NAME BINARY [ENV...]
   fi
 }
 
+script() {  # script NAME PREFIX COMMAND...: a check script ending "PREFIX: N passed, M failed"
+  local name=$1 prefix=$2; shift 2
+  out=$("$@" 2>&1)
+  local line ok bad
+  line=$(echo "$out" | grep -E "^$prefix: [0-9]+ passed, [0-9]+ failed\$" | tail -1)
+  ok=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+  bad=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
+  [ -z "$line" ] && ok=0 && bad=1  # it died before its summary
+  passed=$((passed + ok))
+  failed=$((failed + bad))
+  printf '%-28s %4d passed, %d failed\n' "$name" "$ok" "$bad"
+  [ "$bad" -ne 0 ] && [ "$prefix" != fuzz ] && echo "$out" | grep -A3 FAIL
+  return 0
+}
+
 for flavour in release asan tsan; do
   if ! tools/build.sh $flavour; then
     echo "build $flavour FAILED"
@@ -56,40 +71,14 @@ for flavour in release asan tsan; do
     run "$flavour/server-$backend" "$dir/server_tests" PERCORE_TEST_BACKEND=$backend "${san[@]}"
   done
   if [ $flavour = release ]; then
-    out=$(test/cli_test.sh build/release/tools/percore 2>&1)
-    line=$(echo "$out" | grep -E '^cli: [0-9]+ passed, [0-9]+ failed$' | tail -1)
-    ok=$(echo "$line" | sed -E 's/cli: ([0-9]+) passed.*/\1/')
-    bad=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
-    [ -z "$line" ] && ok=0 && bad=1
-    passed=$((passed + ok)); failed=$((failed + bad))
-    printf '%-28s %4d passed, %d failed\n' "release/cli" "$ok" "$bad"
-    [ "$bad" -ne 0 ] && echo "$out" | grep FAIL
+    script "release/cli" cli test/cli_test.sh build/release/tools/percore
     # The kv app against the real Redis clients (redis-cli, redis-benchmark).
-    out=$(test/clients_kv.sh build/release/tools/percore 2>&1)
-    line=$(echo "$out" | grep -E '^kv: [0-9]+ passed, [0-9]+ failed$' | tail -1)
-    ok=$(echo "$line" | sed -E 's/kv: ([0-9]+) passed.*/\1/')
-    bad=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
-    [ -z "$line" ] && ok=0 && bad=1
-    passed=$((passed + ok)); failed=$((failed + bad))
-    printf '%-28s %4d passed, %d failed\n' "release/kv-clients" "$ok" "$bad"
-    [ "$bad" -ne 0 ] && echo "$out" | grep -A3 FAIL
+    script "release/kv-clients" kv test/clients_kv.sh build/release/tools/percore
     # The http app against real clients (curl, wrk, raw sockets).
-    out=$(test/clients_http.sh build/release/tools/percore 2>&1)
-    line=$(echo "$out" | grep -E '^http: [0-9]+ passed, [0-9]+ failed$' | tail -1)
-    ok=$(echo "$line" | sed -E 's/http: ([0-9]+) passed.*/\1/')
-    bad=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
-    [ -z "$line" ] && ok=0 && bad=1
-    passed=$((passed + ok)); failed=$((failed + bad))
-    printf '%-28s %4d passed, %d failed\n' "release/http-clients" "$ok" "$bad"
-    [ "$bad" -ne 0 ] && echo "$out" | grep FAIL
-    # libFuzzer targets over protocol/ (clang, its own build in build/fuzz): one per target.
-    out=$(tools/run_fuzz.sh 2>&1)
-    line=$(echo "$out" | grep -E '^fuzz: [0-9]+ passed, [0-9]+ failed$' | tail -1)
-    ok=$(echo "$line" | sed -E 's/fuzz: ([0-9]+) passed.*/\1/')
-    bad=$(echo "$line" | sed -E 's/.* ([0-9]+) failed/\1/')
-    [ -z "$line" ] && ok=0 && bad=1
-    passed=$((passed + ok)); failed=$((failed + bad))
-    printf '%-28s %4d passed, %d failed\n' "release/fuzz" "$ok" "$bad"
+    script "release/http-clients" http test/clients_http.sh build/release/tools/percore
+    # libFuzzer targets over protocol/ (clang, its own build in build/fuzz): one per target,
+    # each target's line shown even when it passed.
+    script "release/fuzz" fuzz tools/run_fuzz.sh
     echo "$out" | grep -v '^fuzz: ' | sed 's/^/  /'
   fi
 done
