@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "pool/payload.h"
 
 namespace percore {
 
@@ -34,6 +35,8 @@ class ConnHandle {
   template <class S>
   requires std::same_as<S, std::string> absl::StatusOr<SendResult> send(S&& bytes)
   const { return send_owned(std::move(bytes)); }
+  // A shared payload: one more reference, no copy (see Connection::send(const Payload&)).
+  absl::StatusOr<SendResult> send(Payload payload) const;
   // Graceful close (flush, then FIN). Same errors as send.
   absl::Status close() const;
   // Any thread: bytes queued for the connection and not yet taken by the kernel, counting

@@ -1,8 +1,8 @@
-// ConnTable, output: send() queues into the connection's ring of pooled chunks (bounded by
-// out_cap, backpressure above the high watermark), one flush per connection at turn end,
-// the kernel's progress (on_sent: on_drain below the low watermark), and sends through a
-// ConnHandle from any thread (bounded in bytes per reactor, their output published in the
-// table's OutputGauges so a foreign thread can see backpressure and drain).
+// ConnTable, output: send() queues into the connection's ring of pooled chunks or, for a
+// shared Payload, a reference to it (bounded by out_cap, backpressure above the high watermark),
+// one flush per connection at turn end, the kernel's progress (on_sent: on_drain below the low
+// watermark), and sends through a ConnHandle from any thread (bounded in bytes per reactor, their
+// output published in the table's OutputGauges so a foreign thread can see backpressure and drain).
 #include <cerrno>
 
 #include "absl/strings/str_format.h"
@@ -15,21 +15,20 @@ uint64_t Ms(absl::Duration d) { return static_cast<uint64_t>(absl::ToInt64Millis
 
 }  // namespace
 
-SendResult ConnTable::send(Connection& c, std::span<const std::string_view> parts) {
+// The one path every kind of send takes: state, out_cap, append, flush list, write timer,
+// watermark. `append` queues `bytes` bytes into the ring and says whether it could.
+template <class Append>
+SendResult ConnTable::queue(Connection& c, size_t bytes, Append&& append) {
   if (!writes(c)) return SendResult::kClosed;
-  size_t bytes = 0;
-  for (std::string_view part : parts) bytes += part.size();
   size_t after = c.ch_.out.size() + bytes;
   if (after > cfg_.out_cap) {
     close_now(c, CloseReason::kOutputOverflow, true);
     return SendResult::kClosed;
   }
   bool was_empty = c.ch_.out.empty();
-  for (std::string_view part : parts) {
-    if (!c.ch_.out.append(part)) {
-      close_now(c, CloseReason::kNoMemory, true);
-      return SendResult::kClosed;
-    }
+  if (!append(c.ch_.out)) {
+    close_now(c, CloseReason::kNoMemory, true);
+    return SendResult::kClosed;
   }
   mark_dirty(c);
   if (was_empty && bytes > 0) {
@@ -49,6 +48,24 @@ SendResult ConnTable::send(Connection& c, std::span<const std::string_view> part
     return SendResult::kBackpressure;
   }
   return SendResult::kOk;
+}
+
+SendResult ConnTable::send(Connection& c, std::span<const std::string_view> parts) {
+  size_t bytes = 0;
+  for (std::string_view part : parts) bytes += part.size();
+  return queue(c, bytes, [parts](RingBuffer& out) {
+    for (std::string_view part : parts) {
+      if (!out.append(part)) return false;
+    }
+    return true;
+  });
+}
+
+SendResult ConnTable::send(Connection& c, const Payload& p) {
+  // Small payloads are copied: a few bytes in the tail chunk cost less than a descriptor and
+  // two atomic operations on a count that every reactor's members touch.
+  if (p.size() < Connection::kShareFrom) return send(c, p.view());
+  return queue(c, p.size(), [&p](RingBuffer& out) { return out.append_shared(p); });
 }
 
 void ConnTable::mark_dirty(Connection& c) {
@@ -87,8 +104,32 @@ void ConnTable::on_send_error(Channel& ch, int err) {
             false);
 }
 
+template <class Bytes>
+absl::Status ConnTable::apply_handle_send(uint32_t slot, uint32_t gen, const Bytes& bytes) {
+  Connection* c = lookup(slot, gen);
+  if (c == nullptr) {
+    r_.stats().stale_handles.add_shared();
+    return absl::FailedPreconditionError("connection handle is stale (closed or reused)");
+  }
+  if (send(*c, bytes) == SendResult::kClosed) {
+    return absl::FailedPreconditionError("connection is closing");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SendResult> ConnTable::handle_send(uint32_t slot, uint32_t gen,
                                                   std::string&& bytes) {
+  return handle_send_any(slot, gen, std::move(bytes));
+}
+
+absl::StatusOr<SendResult> ConnTable::handle_send(uint32_t slot, uint32_t gen, Payload payload) {
+  return handle_send_any(slot, gen, std::move(payload));
+}
+
+// Bytes is std::string (owned bytes) or Payload (a shared reference); both count their size
+// against handle_queue_bytes while the post is pending.
+template <class Bytes>
+absl::StatusOr<SendResult> ConnTable::handle_send_any(uint32_t slot, uint32_t gen, Bytes&& bytes) {
   if (r_.in_loop_thread()) {
     if (absl::Status s = apply_handle_send(slot, gen, bytes); !s.ok()) return s;
     Connection* c = lookup(slot, gen);
@@ -128,18 +169,6 @@ absl::StatusOr<SendResult> ConnTable::handle_send(uint32_t slot, uint32_t gen,
     return SendResult::kBackpressure;
   }
   return SendResult::kOk;
-}
-
-absl::Status ConnTable::apply_handle_send(uint32_t slot, uint32_t gen, std::string_view bytes) {
-  Connection* c = lookup(slot, gen);
-  if (c == nullptr) {
-    r_.stats().stale_handles.add_shared();
-    return absl::FailedPreconditionError("connection handle is stale (closed or reused)");
-  }
-  if (send(*c, bytes) == SendResult::kClosed) {
-    return absl::FailedPreconditionError("connection is closing");
-  }
-  return absl::OkStatus();
 }
 
 absl::Status ConnTable::handle_close(uint32_t slot, uint32_t gen) {

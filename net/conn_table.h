@@ -72,6 +72,7 @@ class ConnTable final : public IoSink {
   }
   // The parts, in order, as one send: one check of the state, the cap and the watermark.
   SendResult send(Connection& c, std::span<const std::string_view> parts);
+  SendResult send(Connection& c, const Payload& p);
   void close(Connection& c, CloseMode mode, CloseReason reason = CloseReason::kLocal);
   void shutdown_write(Connection& c);
   void pause(Connection& c);
@@ -79,6 +80,7 @@ class ConnTable final : public IoSink {
   Connection* lookup(uint32_t slot, uint32_t gen);  // open (not closed) connections only
   // ConnHandle's side: any thread.
   absl::StatusOr<SendResult> handle_send(uint32_t slot, uint32_t gen, std::string&& bytes);
+  absl::StatusOr<SendResult> handle_send(uint32_t slot, uint32_t gen, Payload payload);
   absl::Status handle_close(uint32_t slot, uint32_t gen);
   size_t handle_output_bytes(uint32_t slot, uint32_t gen) const;
 
@@ -115,7 +117,12 @@ class ConnTable final : public IoSink {
   // conn_output.cc
   void mark_dirty(Connection& c);
   void publish_output(Connection& c);
-  absl::Status apply_handle_send(uint32_t slot, uint32_t gen, std::string_view bytes);
+  template <class Append>
+  SendResult queue(Connection& c, size_t bytes, Append&& append);
+  template <class Bytes>
+  absl::StatusOr<SendResult> handle_send_any(uint32_t slot, uint32_t gen, Bytes&& bytes);
+  template <class Bytes>
+  absl::Status apply_handle_send(uint32_t slot, uint32_t gen, const Bytes& bytes);
   // conn_close.cc
   void output_drained(Connection& c);
   void send_fin(Connection& c);

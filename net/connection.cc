@@ -5,6 +5,7 @@
 namespace percore {
 
 SendResult Connection::send(std::string_view bytes) { return table_->send(*this, bytes); }
+SendResult Connection::send(const Payload& p) { return table_->send(*this, p); }
 SendResult Connection::send(std::span<const std::string_view> parts) {
   return table_->send(*this, parts);
 }
@@ -25,6 +26,11 @@ absl::StatusOr<SendResult> ConnHandle::send(std::string_view bytes) const {
 absl::StatusOr<SendResult> ConnHandle::send_owned(std::string&& bytes) const {
   if (table_ == nullptr) return absl::FailedPreconditionError("empty connection handle");
   return table_->handle_send(slot_, gen_, std::move(bytes));
+}
+
+absl::StatusOr<SendResult> ConnHandle::send(Payload payload) const {
+  if (table_ == nullptr) return absl::FailedPreconditionError("empty connection handle");
+  return table_->handle_send(slot_, gen_, std::move(payload));
 }
 
 absl::Status ConnHandle::close() const {

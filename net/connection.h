@@ -20,6 +20,7 @@
 
 #include "net/conn_handle.h"
 #include "net/input_buffer.h"
+#include "pool/payload.h"
 #include "reactor/channel.h"
 #include "reactor/stats.h"
 #include "reactor/timer_wheel.h"
@@ -77,6 +78,11 @@ class Connection {
   SendResult send(std::initializer_list<std::string_view> parts) {
     return send(std::span<const std::string_view>(parts.begin(), parts.size()));
   }
+  // A shared payload (a broadcast): from kShareFrom bytes on the output queue holds a
+  // reference, not a copy, until the kernel has taken the bytes; smaller ones are copied
+  // (cheaper than the reference). Counts its full size against the watermarks and out_cap.
+  static constexpr size_t kShareFrom = 512;
+  SendResult send(const Payload& p);
   // Spans (what on_data receives) too; strings and literals take the string_view overload.
   template <class Bytes>
   requires(std::convertible_to<const Bytes&, std::span<const char>> &&

@@ -22,6 +22,7 @@ BufferPool::BufferPool(size_t chunk_size, size_t max_chunks, size_t keep_free)
 
 BufferPool::~BufferPool() {
   for (char* c : free_) ::operator delete(c, kAlign);
+  for (void* r : ref_free_) ::operator delete(r);
 }
 
 char* BufferPool::acquire() {
@@ -51,7 +52,32 @@ void BufferPool::release(char* chunk) {
   free_.push_back(chunk);
 }
 
+void* BufferPool::acquire_ref() {
+  void* r;
+  if (!ref_free_.empty()) {
+    r = ref_free_.back();
+    ref_free_.pop_back();
+    if (ref_free_.size() < low_ref_cached_) low_ref_cached_ = ref_free_.size();
+  } else {
+    r = ::operator new(kRefSlot, std::nothrow);
+    if (r == nullptr) return nullptr;
+  }
+  ++refs_in_use_;
+  return r;
+}
+
+void BufferPool::release_ref(void* slot) {
+  --refs_in_use_;
+  ref_free_.push_back(slot);
+}
+
 void BufferPool::trim() {
+  for (size_t n = low_ref_cached_; n > 0 && !ref_free_.empty(); --n) {
+    ::operator delete(ref_free_.back());
+    ref_free_.pop_back();
+  }
+  ref_free_.shrink_to_fit();
+  low_ref_cached_ = ref_free_.size();
   size_t above = free_.size() > keep_free_ ? free_.size() - keep_free_ : 0;
   for (size_t n = std::min(low_cached_, above); n > 0; --n) {
     ::operator delete(free_.back(), kAlign);

@@ -36,7 +36,7 @@ size_t RingBuffer::chunks() const {
 RingBuffer::Chunk* RingBuffer::new_chunk() {  // appended at the tail
   char* mem = pool_->acquire();
   if (mem == nullptr) return nullptr;
-  Chunk* c = new (mem) Chunk{nullptr, 0, 0};
+  Chunk* c = new (mem) Chunk{nullptr, 0, 0, nullptr};
   if (tail_ != nullptr) {
     tail_->next = c;
   } else {
@@ -49,7 +49,7 @@ RingBuffer::Chunk* RingBuffer::new_chunk() {  // appended at the tail
 bool RingBuffer::append_chained(std::string_view data) {
   if (data.size() > cap_ - size_) return false;
   size_t per = chunk_capacity();
-  size_t room = tail_ != nullptr ? per - tail_->end : 0;
+  size_t room = tail_ != nullptr && tail_->shared == nullptr ? per - tail_->end : 0;
   size_t need = data.size() > room ? (data.size() - room + per - 1) / per : 0;
   // Take every chunk first, so a pool that runs dry leaves nothing half-written.
   Chunk* fresh = nullptr;
@@ -64,7 +64,7 @@ bool RingBuffer::append_chained(std::string_view data) {
       }
       return false;
     }
-    Chunk* c = new (mem) Chunk{nullptr, 0, 0};
+    Chunk* c = new (mem) Chunk{nullptr, 0, 0, nullptr};
     (last != nullptr ? last->next : fresh) = c;
     last = c;
   }
@@ -84,10 +84,31 @@ bool RingBuffer::append_chained(std::string_view data) {
   return true;
 }
 
+bool RingBuffer::append_shared(const Payload& p) {
+  if (p.size() > cap_ - size_) return false;
+  if (p.empty()) return true;
+  void* mem = pool_->acquire_ref();
+  if (mem == nullptr) return false;
+  Chunk* c = new (mem) Chunk{nullptr, 0, static_cast<uint32_t>(p.size()), p.share()};
+  (tail_ != nullptr ? tail_->next : head_) = c;
+  tail_ = c;
+  size_ += static_cast<uint32_t>(p.size());
+  return true;
+}
+
+void RingBuffer::release(Chunk* c) {
+  if (c->shared != nullptr) {
+    Payload::Unref(c->shared);
+    pool_->release_ref(c);
+  } else {
+    pool_->release(reinterpret_cast<char*>(c));
+  }
+}
+
 std::span<char> RingBuffer::write_span(size_t min) {
   size_t per = chunk_capacity();
   if (min > per || min > cap_ - size_) return {};
-  if (tail_ == nullptr || per - tail_->end < min) {
+  if (tail_ == nullptr || tail_->shared != nullptr || per - tail_->end < min) {
     if (new_chunk() == nullptr) return {};
   }
   size_t n = std::min<size_t>(per - tail_->end, cap_ - size_);
@@ -124,7 +145,7 @@ void RingBuffer::consume(size_t n) {
     n -= k;
     if (head_->begin == head_->end) {
       Chunk* next = head_->next;
-      pool_->release(reinterpret_cast<char*>(head_));
+      release(head_);
       head_ = next;
       if (head_ == nullptr) tail_ = nullptr;
     }
@@ -135,7 +156,7 @@ void RingBuffer::consume(size_t n) {
 void RingBuffer::clear() {
   while (head_ != nullptr) {
     Chunk* next = head_->next;
-    pool_->release(reinterpret_cast<char*>(head_));
+    release(head_);
     head_ = next;
   }
   tail_ = nullptr;

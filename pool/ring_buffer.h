@@ -1,8 +1,9 @@
-// RingBuffer: a byte FIFO made of a chain of fixed-size chunks from a BufferPool. Bytes never
+// RingBuffer: a byte FIFO made of a chain of fixed-size chunks from a BufferPool, and of
+// references to shared Payloads (a broadcast queues a reference, not a copy). Bytes never
 // move once written, so memory handed to the kernel (an in-flight send) stays valid until it
-// is consumed. It grows by chaining up to `cap` bytes, exports iovecs for writev/sendmsg, and
-// holds no memory at all when empty. Lives inside each Connection (32 bytes); owned by one
-// thread, like its pool.
+// is consumed. It grows by chaining up to `cap` bytes (a payload counts its full size),
+// exports iovecs for writev/sendmsg, and holds no memory at all when empty. Lives inside each
+// Connection (32 bytes); owned by one thread, like its pool.
 #pragma once
 
 #include <sys/uio.h>
@@ -14,6 +15,7 @@
 #include <string_view>
 
 #include "pool/buffer_pool.h"
+#include "pool/payload.h"
 
 namespace percore {
 
@@ -36,8 +38,8 @@ class RingBuffer {
   // Appends all of `data` or nothing: false when it would pass cap or the pool ran out.
   // Inline when it fits the tail chunk: the common small send is one memcpy.
   bool append(std::string_view data) {
-    if (tail_ != nullptr && data.size() <= chunk_capacity() - tail_->end &&
-        data.size() <= cap_ - size_) {
+    if (tail_ != nullptr && tail_->shared == nullptr &&
+        data.size() <= chunk_capacity() - tail_->end && data.size() <= cap_ - size_) {
       std::memcpy(tail_->data() + tail_->end, data.data(), data.size());
       tail_->end += static_cast<uint32_t>(data.size());
       size_ += static_cast<uint32_t>(data.size());
@@ -45,6 +47,9 @@ class RingBuffer {
     }
     return append_chained(data);
   }
+  // Queues a reference to `p` (no copy); false when it would pass cap or no descriptor could
+  // be had. The reference is dropped once its bytes are consumed (or on clear).
+  bool append_shared(const Payload& p);
   // Contiguous free space at the tail, at least `min` bytes (<= chunk_capacity()), taking a
   // new chunk if needed; empty when cap or the pool forbids. Follow with commit(n).
   std::span<char> write_span(size_t min = 1);
@@ -57,12 +62,17 @@ class RingBuffer {
   size_t copy_out(char* out, size_t n) const;  // copies the first n readable bytes
 
  private:
+  // A pooled chunk (shared == nullptr: its bytes follow the header), or a BufferPool ref slot
+  // describing a shared payload's bytes.
   struct Chunk {
     Chunk* next;
     uint32_t begin;  // offsets into data()
     uint32_t end;
-    char* data() { return reinterpret_cast<char*>(this + 1); }
+    Payload::Block* shared;
+    char* data() { return shared ? shared->bytes() : reinterpret_cast<char*>(this + 1); }
   };
+  static_assert(sizeof(Chunk) <= BufferPool::kRefSlot);
+  void release(Chunk* c);
   Chunk* new_chunk();
   bool append_chained(std::string_view data);
 

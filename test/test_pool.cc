@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "pool/buffer_pool.h"
+#include "pool/payload.h"
 #include "pool/ring_buffer.h"
 #include "pool/slab.h"
 
@@ -168,13 +169,22 @@ TEST_CASE("ring buffer: cap and pool exhaustion are all-or-nothing", "[pool]") {
 
 TEST_CASE("ring buffer: 100,000 random operations match a deque", "[pool]") {
   BufferPool pool(4096, 1024);
+  const int64_t live = Payload::Live();
   RingBuffer rb(&pool);
   std::deque<char> model;
   std::mt19937 rng(7);
   size_t per = rb.chunk_capacity();
   char next = 0;
   for (int op = 0; op < 100000; ++op) {
-    switch (rng() % 4) {
+    switch (rng() % 5) {
+      case 3: {  // a shared payload, referenced by a second queue too
+        std::string s(rng() % (2 * per), '\0');
+        for (char& c : s) c = next++;
+        Payload p = Payload::Copy(s);
+        REQUIRE(rb.append_shared(p));
+        model.insert(model.end(), s.begin(), s.end());
+        break;
+      }
       case 0: {
         std::string s(rng() % (3 * per), '\0');
         for (char& c : s) c = next++;
@@ -207,6 +217,43 @@ TEST_CASE("ring buffer: 100,000 random operations match a deque", "[pool]") {
   }
   rb.consume(rb.size());
   CHECK(pool.stats().in_use == 0);
+  CHECK(pool.refs_in_use() == 0);
+  CHECK(Payload::Live() == live);
+}
+
+TEST_CASE("ring buffer: shared payloads are referenced in place and released once", "[pool]") {
+  BufferPool pool(4096, 64);
+  const int64_t live = Payload::Live();
+  Payload big = Payload::Copy(std::string(10000, 'p'));
+  CHECK(Payload::Live() == live + 1);
+  RingBuffer a(&pool), b(&pool);
+  REQUIRE(a.append("head"));
+  REQUIRE(a.append_shared(big));
+  REQUIRE(a.append("tail"));  // after a reference: a new chunk, never into the payload
+  REQUIRE(b.append_shared(big));
+  CHECK(big.use_count() == 3);
+  CHECK(a.size() == 10008);
+  iovec iov[8];
+  REQUIRE(a.peek_iov(iov, 8) == 3);
+  CHECK(iov[1].iov_base == big.view().data());  // the kernel reads the payload itself
+  CHECK(iov[1].iov_len == 10000);
+  CHECK(std::string(static_cast<char*>(iov[2].iov_base), iov[2].iov_len) == "tail");
+  a.consume(4 + 9999);  // all but the payload's last byte: still referenced
+  CHECK(big.use_count() == 3);
+  a.consume(1);
+  CHECK(big.use_count() == 2);
+  CHECK(a.read_span().size() == 4);
+  b.clear();  // a closed connection drops its references
+  CHECK(big.use_count() == 1);
+  big = Payload();
+  CHECK(Payload::Live() == live);  // the last reference freed it, once
+  RingBuffer capped(&pool, 5000);
+  Payload p = Payload::Copy(std::string(6000, 'x'));
+  CHECK(!capped.append_shared(p));  // counts its full size against cap
+  CHECK(p.use_count() == 1);
+  a.clear();
+  CHECK(pool.stats().in_use == 0);
+  CHECK(pool.refs_in_use() == 0);
 }
 
 }  // namespace percore
