@@ -39,6 +39,12 @@ cli SET shortlived v EX 100 >/dev/null
 ttl=$(cli TTL shortlived)
 in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 check "SET EX 100, then TTL in 99..100" in_range "$ttl" 99 100
+cli SET swapped a >/dev/null
+check "SET GET -> the old value" is "a" cli SET swapped b GET
+check "SET NX GET refused -> still the old value" is "b" cli SET swapped c NX GET
+check "... and nothing written" is "b" cli GET swapped
+check "SET XX GET of a missing key -> nil, nothing written" is $'\n0' \
+  bash -c "timeout 10 redis-cli -p $port SET nokey v XX GET; timeout 10 redis-cli -p $port EXISTS nokey"
 check "INCR -> 1" is "1" cli INCR counter
 check "INCR again -> 2" is "2" cli INCR counter
 check "INCR on a non-integer -> Redis's error" \

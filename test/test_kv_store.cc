@@ -1,8 +1,12 @@
 // KvStore (the kv app's data): Redis semantics of SET NX/XX/keep-ttl, INCRBY's integer rules,
 // lazy expiry on an injected clock, and the memory bound.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <limits>
+#include <map>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tools/apps/kv_store.h"
 
@@ -13,6 +17,18 @@ std::string Get(KvStore& s, std::string_view key) {
   std::string out = "<none>";
   s.get(key, [&](std::string_view v) { out.assign(v.data(), v.size()); });
   return out;
+}
+
+// SET key value GET: the old value, or "<none>".
+std::string Swap(KvStore& s, std::string_view key, std::string_view value,
+                 KvStore::Cond cond = KvStore::Cond::kAlways, KvStore::Result* r = nullptr) {
+  std::string old = "<unset>";
+  KvStore::OldValueFn fn = [&](const std::string_view* v) {
+    old = v == nullptr ? "<none>" : std::string(*v);
+  };
+  KvStore::Result result = s.set(key, value, cond, KvStore::kNoExpiry, false, &fn);
+  if (r != nullptr) *r = result;
+  return old;
 }
 
 }  // namespace
@@ -102,6 +118,64 @@ TEST_CASE("kv store: writes past max_memory are refused, values past max_value t
   CHECK(s.set("one-more", std::string(1000, 'v')) == KvStore::Result::kOom);
   CHECK(s.del("k0"));
   CHECK(s.set("one-more", std::string(1000, 'v')) == KvStore::Result::kOk);
+}
+
+TEST_CASE("kv store: SET GET hands over the old value, also when NX/XX refuse the write", "[kv]") {
+  KvStore::Options o;
+  o.max_memory = 4096;
+  o.max_value = 1024;
+  KvStore s(o);
+  KvStore::Result r;
+  CHECK(Swap(s, "k", "v1", KvStore::Cond::kAlways, &r) == "<none>");
+  CHECK(r == KvStore::Result::kOk);
+  CHECK(Swap(s, "k", "v2", KvStore::Cond::kIfAbsent, &r) == "v1");
+  CHECK(r == KvStore::Result::kNotDone);
+  CHECK(Swap(s, "nokey", "x", KvStore::Cond::kIfPresent, &r) == "<none>");
+  CHECK(r == KvStore::Result::kNotDone);
+  CHECK(!s.exists("nokey"));
+  CHECK(Swap(s, "k", "v3", KvStore::Cond::kIfPresent, &r) == "v1");
+  CHECK(r == KvStore::Result::kOk);
+  // A refused write reports its error instead: the old value is not handed over.
+  CHECK(Swap(s, "k", std::string(1025, 'x'), KvStore::Cond::kAlways, &r) == "<unset>");
+  CHECK(r == KvStore::Result::kTooLarge);
+  CHECK(Swap(s, "k", std::string(1000, 'x'), KvStore::Cond::kAlways, &r) == "v3");
+  CHECK(Swap(s, "k2", std::string(1000, 'x'), KvStore::Cond::kAlways, &r) == "<none>");
+  CHECK(Swap(s, "k3", std::string(1000, 'x'), KvStore::Cond::kAlways, &r) == "<none>");
+  CHECK(Swap(s, "k4", std::string(1000, 'x'), KvStore::Cond::kAlways, &r) == "<unset>");
+  CHECK(r == KvStore::Result::kOom);
+  CHECK(Get(s, "k") == std::string(1000, 'x'));
+}
+
+TEST_CASE("kv store: SET GET is one step: every value written comes back once as old", "[kv]") {
+  KvStore s({});
+  s.set("k", "initial");
+  constexpr int kOps = 20000;
+  std::vector<std::string> old[2];
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&s, &old, &ready, t] {
+      // Both start together, so their operations overlap rather than run one after the other.
+      ready.fetch_add(1);
+      while (ready.load() < 2) {
+      }
+      for (int i = 0; i < kOps; ++i) {
+        old[t].push_back(Swap(s, "k", std::to_string(t) + ":" + std::to_string(i)));
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  // Each value, the initial one included, is replaced exactly once, except the last written.
+  std::map<std::string, int> seen;
+  for (const auto& list : old) {
+    for (const std::string& v : list) ++seen[v];
+  }
+  ++seen[Get(s, "k")];
+  int duplicated = 0;
+  for (const auto& [v, n] : seen) duplicated += n > 1 ? 1 : 0;
+  CHECK(duplicated == 0);
+  CHECK(seen.size() == 2 * kOps + 1);
+  CHECK(seen.count("initial") == 1);
 }
 
 }  // namespace percore::apps

@@ -120,15 +120,15 @@ void Set(Out& out, KvStore& kv, const Args& a) {
   if (has_expire && (amount <= 0 || !Deadline(kv.now_ms(), amount, unit, &at))) {
     return RespError(out, "ERR invalid expire time in 'set' command");
   }
-  // GET: the old value is read first, then the write: two steps, not one atomic swap (a
-  // concurrent writer of the same key may slip in between; Redis is single-threaded).
-  if (get) ReplyGet(out, kv, a[1]);
-  KvStore::Result r = kv.set(a[1], a[2], cond, at, keep_ttl);
-  if (get) {
-    // The reply is already the old value; an error of the write itself is not reported.
-    return;
-  }
-  ReplyResult(out, r);
+  if (!get) return ReplyResult(out, kv.set(a[1], a[2], cond, at, keep_ttl));
+  // The old value is the reply (also when NX/XX refuse the write), written under the key's
+  // lock; a write refused for its size or memory answers that error instead.
+  KvStore::OldValueFn reply = [&out](const std::string_view* old) {
+    if (old == nullptr) return RespNullBulk(out);
+    RespBulk(out, *old);
+  };
+  KvStore::Result r = kv.set(a[1], a[2], cond, at, keep_ttl, &reply);
+  if (r != KvStore::Result::kOk && r != KvStore::Result::kNotDone) ReplyResult(out, r);
 }
 
 void IncrBy(Out& out, KvStore& kv, std::string_view key, int64_t delta) {

@@ -59,24 +59,28 @@ bool KvStore::reserve(size_t bytes) {
 }
 
 KvStore::Result KvStore::set(std::string_view key, std::string_view value, Cond cond,
-                             int64_t expire_at_ms, bool keep_ttl) {
+                             int64_t expire_at_ms, bool keep_ttl, const OldValueFn* old_value) {
   if (value.size() > options_.max_value) return Result::kTooLarge;
   Stripe& s = stripe_of(key);
   std::lock_guard<std::mutex> lock(s.mu);
   Entry* e = live(s, key, now_());
-  if ((cond == Cond::kIfAbsent && e != nullptr) || (cond == Cond::kIfPresent && e == nullptr)) {
-    return Result::kNotDone;
+  const bool write =
+      !(cond == Cond::kIfAbsent && e != nullptr) && !(cond == Cond::kIfPresent && e == nullptr);
+  const size_t before = e != nullptr ? Cost(key, e->value) : 0, after = Cost(key, value);
+  // Reserved before the old value is handed over: a refused write answers its error instead.
+  if (write && after > before && !reserve(after - before)) return Result::kOom;
+  if (old_value != nullptr) {
+    std::string_view old = e != nullptr ? std::string_view(e->value) : std::string_view();
+    (*old_value)(e != nullptr ? &old : nullptr);
   }
+  if (!write) return Result::kNotDone;
+  if (after < before) unreserve(before - after);
   if (e != nullptr) {
-    size_t before = Cost(key, e->value), after = Cost(key, value);
-    if (after > before && !reserve(after - before)) return Result::kOom;
-    if (after < before) unreserve(before - after);
     e->value.assign(value.data(), value.size());
     if (!keep_ttl) e->expire_at = expire_at_ms;
-    return Result::kOk;
+  } else {
+    s.map.emplace(std::string(key), Entry{std::string(value), expire_at_ms});
   }
-  if (!reserve(Cost(key, value))) return Result::kOom;
-  s.map.emplace(std::string(key), Entry{std::string(value), expire_at_ms});
   return Result::kOk;
 }
 

@@ -42,9 +42,14 @@ class KvStore {
   // now_ms: the clock expiry uses (injectable for tests); nullptr = monotonic.
   explicit KvStore(Options options, std::function<int64_t()> now_ms = nullptr);
 
+  // SET ... GET: receives the old value (nullptr: no such key) under the key's lock, so the
+  // reply can be written from it without a copy.
+  using OldValueFn = std::function<void(const std::string_view*)>;
+
   // expire_at_ms: absolute, or kNoExpiry; keep_ttl keeps an existing key's expiry.
   Result set(std::string_view key, std::string_view value, Cond cond = Cond::kAlways,
-             int64_t expire_at_ms = kNoExpiry, bool keep_ttl = false);
+             int64_t expire_at_ms = kNoExpiry, bool keep_ttl = false,
+             const OldValueFn* old_value = nullptr);
   // Calls fn(value) under the key's stripe lock (so a reply can be written without a copy);
   // false when the key does not exist.
   bool get(std::string_view key, const std::function<void(std::string_view)>& fn);
