@@ -51,6 +51,8 @@ check "INCR on a non-integer -> Redis's error" \
   is "ERR value is not an integer or out of range" cli INCR greeting
 check "MSET -> OK" is "OK" cli MSET k1 v1 k2 v2 k3 v3
 check "MGET, a missing key as nil" is $'v1\nv2\n\nv3' cli MGET k1 k2 nokey k3
+check "MSET: a later duplicate key wins" is $'OK\nsecond' \
+  bash -c "timeout 10 redis-cli -p $port MSET dup first dup second; timeout 10 redis-cli -p $port GET dup"
 check "DEL counts what it deleted" is "2" cli DEL k1 k2 nokey
 check "EXISTS counts (repeats too)" is "2" cli EXISTS k3 k3 k1
 check "unknown command -> Redis 7's words" \

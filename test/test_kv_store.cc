@@ -23,12 +23,20 @@ std::string Get(KvStore& s, std::string_view key) {
 std::string Swap(KvStore& s, std::string_view key, std::string_view value,
                  KvStore::Cond cond = KvStore::Cond::kAlways, KvStore::Result* r = nullptr) {
   std::string old = "<unset>";
-  KvStore::OldValueFn fn = [&](const std::string_view* v) {
+  KvStore::ValueFn fn = [&](const std::string_view* v) {
     old = v == nullptr ? "<none>" : std::string(*v);
   };
   KvStore::Result result = s.set(key, value, cond, KvStore::kNoExpiry, false, &fn);
   if (r != nullptr) *r = result;
   return old;
+}
+
+std::vector<std::string> MGet(KvStore& s, std::vector<std::string_view> keys) {
+  std::vector<std::string> values;
+  s.mget(keys, [&](const std::string_view* v) {
+    values.push_back(v == nullptr ? "<none>" : std::string(*v));
+  });
+  return values;
 }
 
 }  // namespace
@@ -176,6 +184,73 @@ TEST_CASE("kv store: SET GET is one step: every value written comes back once as
   CHECK(duplicated == 0);
   CHECK(seen.size() == 2 * kOps + 1);
   CHECK(seen.count("initial") == 1);
+}
+
+TEST_CASE("kv store: MSET and MGET; a later duplicate wins, TTLs are cleared", "[kv]") {
+  int64_t now = 1000;
+  KvStore s({}, [&] { return now; });
+  s.set("a", "old", KvStore::Cond::kAlways, now + 100);
+  std::vector<std::string_view> args = {"a", "1", "b", "2", "a", "3"};
+  CHECK(s.mset(args) == KvStore::Result::kOk);
+  CHECK(MGet(s, {"a", "b", "nokey", "a"}) == std::vector<std::string>{"3", "2", "<none>", "3"});
+  CHECK(s.ttl_ms("a") == -1);
+  CHECK(s.size() == 2);
+  s.clear();
+  CHECK(s.memory_used() == 0);
+}
+
+TEST_CASE("kv store: an MSET refused for memory or size writes nothing", "[kv]") {
+  KvStore::Options o;
+  o.max_memory = 4096;
+  o.max_value = 2048;
+  KvStore s(o);
+  const std::string big(1000, 'x');
+  s.set("a", "small");
+  const size_t used = s.memory_used();
+  // Each pair fits alone (a rewrite of "a" included); the four of them do not.
+  std::vector<std::string_view> pairs = {"a", big, "b", big, "c", big, "d", big};
+  CHECK(s.mset(pairs) == KvStore::Result::kOom);
+  CHECK(MGet(s, {"a", "b", "c", "d"}) ==
+        std::vector<std::string>{"small", "<none>", "<none>", "<none>"});
+  CHECK(s.memory_used() == used);
+  const std::string huge(2049, 'x');
+  std::vector<std::string_view> too_large = {"b", "v", "c", huge};
+  CHECK(s.mset(too_large) == KvStore::Result::kTooLarge);
+  CHECK(!s.exists("b"));
+  // Rewriting existing keys counts what they free: this batch fits although its sum would not.
+  std::vector<std::string_view> three = {"a", big, "b", big, "c", big};
+  CHECK(s.mset(three) == KvStore::Result::kOk);
+  std::vector<std::string_view> rewrite = {"a", big, "b", big, "c", big};
+  CHECK(s.mset(rewrite) == KvStore::Result::kOk);
+}
+
+TEST_CASE("kv store: a concurrent MGET never sees half of an MSET", "[kv]") {
+  KvStore s({});
+  std::vector<std::string_view> init = {"x", "0", "y", "0"};
+  s.mset(init);
+  std::atomic<bool> reading{true};
+  std::atomic<int> written{0};
+  // The writer runs for as long as the reader reads, so the two always overlap.
+  std::thread writer([&] {
+    for (int i = 1; reading.load(); ++i) {
+      // Long values: a torn write has the window of a copy between its two keys.
+      const std::string v = std::to_string(i) + std::string(4096, '.');
+      std::vector<std::string_view> pairs = {"x", v, "y", v};
+      s.mset(pairs);
+      written.store(i);
+    }
+  });
+  while (written.load() == 0) {
+  }
+  int torn = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::vector<std::string> v = MGet(s, {"x", "y"});
+    if (v[0] != v[1]) ++torn;
+  }
+  reading.store(false);
+  writer.join();
+  CHECK(torn == 0);
+  CHECK(MGet(s, {"x", "y"})[0] == std::to_string(written.load()) + std::string(4096, '.'));
 }
 
 }  // namespace percore::apps

@@ -85,6 +85,11 @@ void ReplyGet(Out& out, KvStore& kv, std::string_view key) {
   if (!kv.get(key, [&out](std::string_view v) { RespBulk(out, v); })) RespNullBulk(out);
 }
 
+void ReplyValue(Out& out, const std::string_view* value) {
+  if (value == nullptr) return RespNullBulk(out);
+  RespBulk(out, *value);
+}
+
 // now + amount * unit (ms), or false on overflow.
 bool Deadline(int64_t now, int64_t amount, int64_t unit, int64_t* at) {
   int64_t ms;
@@ -123,10 +128,7 @@ void Set(Out& out, KvStore& kv, const Args& a) {
   if (!get) return ReplyResult(out, kv.set(a[1], a[2], cond, at, keep_ttl));
   // The old value is the reply (also when NX/XX refuse the write), written under the key's
   // lock; a write refused for its size or memory answers that error instead.
-  KvStore::OldValueFn reply = [&out](const std::string_view* old) {
-    if (old == nullptr) return RespNullBulk(out);
-    RespBulk(out, *old);
-  };
+  KvStore::ValueFn reply = [&out](const std::string_view* old) { ReplyValue(out, old); };
   KvStore::Result r = kv.set(a[1], a[2], cond, at, keep_ttl, &reply);
   if (r != KvStore::Result::kOk && r != KvStore::Result::kNotDone) ReplyResult(out, r);
 }
@@ -303,18 +305,14 @@ void KvHandler::dispatch(Out& out, std::vector<std::string_view>& a) {
       }
       return IncrBy(out, kv, a[1], d);
     }
-    case Cmd::kMSet: {
+    case Cmd::kMSet:
       if (n % 2 != 1) return ArityError(out, info->name);
-      for (size_t i = 1; i + 1 < a.size(); i += 2) {
-        KvStore::Result r = kv.set(a[i], a[i + 1]);
-        if (r != KvStore::Result::kOk) return ReplyResult(out, r);
-      }
-      return RespSimple(out, "OK");
-    }
+      return ReplyResult(out, kv.mset(std::span(a).subspan(1)));
     case Cmd::kMGet:
       RespArrayHeader(out, a.size() - 1);
-      for (size_t i = 1; i < a.size(); ++i) ReplyGet(out, kv, a[i]);
-      return;
+      // The values are written under their stripes' locks: one consistent snapshot, no copy.
+      return kv.mget(std::span(a).subspan(1),
+                     [&out](const std::string_view* v) { ReplyValue(out, v); });
     case Cmd::kDbSize:
       return RespInteger(out, static_cast<int64_t>(kv.size()));
     case Cmd::kFlushAll:

@@ -14,6 +14,7 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,23 +37,29 @@ class KvStore {
   enum class Cond : uint8_t { kAlways, kIfAbsent, kIfPresent };  // SET's NX / XX
   enum class Result : uint8_t { kOk, kNotDone, kNoKey, kNotInteger, kOverflow, kOom, kTooLarge };
   static constexpr int64_t kNoExpiry = 0;
-  static constexpr size_t kStripes = 64;
+  static constexpr size_t kStripes = 64;        // a batch's stripes fit in a uint64_t mask
   static constexpr size_t kEntryOverhead = 64;  // what a map slot and two strings cost, roughly
 
   // now_ms: the clock expiry uses (injectable for tests); nullptr = monotonic.
   explicit KvStore(Options options, std::function<int64_t()> now_ms = nullptr);
 
-  // SET ... GET: receives the old value (nullptr: no such key) under the key's lock, so the
-  // reply can be written from it without a copy.
-  using OldValueFn = std::function<void(const std::string_view*)>;
+  // Receives a value (nullptr: no such key) under its stripe's lock, so a reply can be written
+  // from it without a copy.
+  using ValueFn = std::function<void(const std::string_view*)>;
 
-  // expire_at_ms: absolute, or kNoExpiry; keep_ttl keeps an existing key's expiry.
+  // expire_at_ms: absolute, or kNoExpiry; keep_ttl keeps an existing key's expiry; old_value
+  // (SET ... GET) gets the value before the write, unless the write is kTooLarge or kOom.
   Result set(std::string_view key, std::string_view value, Cond cond = Cond::kAlways,
              int64_t expire_at_ms = kNoExpiry, bool keep_ttl = false,
-             const OldValueFn* old_value = nullptr);
+             const ValueFn* old_value = nullptr);
   // Calls fn(value) under the key's stripe lock (so a reply can be written without a copy);
   // false when the key does not exist.
   bool get(std::string_view key, const std::function<void(std::string_view)>& fn);
+  // MSET: key, value, key, value...; all or nothing (kTooLarge, kOom), seen whole by mget. A
+  // later duplicate key wins; expiries are cleared.
+  Result mset(std::span<const std::string_view> keys_and_values);
+  // MGET: fn for each key in order, all read at one instant.
+  void mget(std::span<const std::string_view> keys, const ValueFn& fn);
   bool del(std::string_view key);
   bool exists(std::string_view key);
   // INCRBY: kNotInteger when the value is not a decimal int64, kOverflow past int64.
@@ -82,7 +89,9 @@ class KvStore {
     std::mutex mu;
     Map map;
   };
-  Stripe& stripe_of(std::string_view key);
+  class BatchLock;  // the stripes of several keys at once, for MSET and MGET
+  static size_t stripe_index(std::string_view key);
+  Stripe& stripe_of(std::string_view key) { return stripes_[stripe_index(key)]; }
   // The live entry of key in s (dropping it if expired), or nullptr. s.mu is held.
   Entry* live(Stripe& s, std::string_view key, int64_t now);
   void erase(Stripe& s, Map::iterator it);
