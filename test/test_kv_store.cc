@@ -106,6 +106,52 @@ TEST_CASE("kv store: expiry is exact on the injected clock; SET clears it unless
   CHECK(!s.expire_at("nokey", now + 10));
 }
 
+TEST_CASE("kv store: EXPIRE NX XX GT LT, a key without expiry as one at infinity", "[kv]") {
+  int64_t now = 1'000'000;
+  KvStore s({}, [&] { return now; });
+  s.set("k", "v");
+  // NX: only without an expiry; XX: only with one.
+  CHECK(!s.expire_at("k", now + 100, KvStore::kExpireXx));
+  CHECK(s.ttl_ms("k") == -1);
+  CHECK(s.expire_at("k", now + 100, KvStore::kExpireNx));
+  CHECK(s.ttl_ms("k") == 100);
+  CHECK(!s.expire_at("k", now + 300, KvStore::kExpireNx));
+  CHECK(s.expire_at("k", now + 300, KvStore::kExpireXx));
+  CHECK(s.ttl_ms("k") == 300);
+  // GT and LT: strictly later, strictly nearer.
+  CHECK(!s.expire_at("k", now + 300, KvStore::kExpireGt));
+  CHECK(!s.expire_at("k", now + 50, KvStore::kExpireGt));
+  CHECK(s.expire_at("k", now + 400, KvStore::kExpireGt));
+  CHECK(!s.expire_at("k", now + 400, KvStore::kExpireLt));
+  CHECK(!s.expire_at("k", now + 500, KvStore::kExpireLt));
+  CHECK(s.expire_at("k", now + 200, KvStore::kExpireLt));
+  CHECK(s.ttl_ms("k") == 200);
+  // With XX: both must hold.
+  CHECK(s.expire_at("k", now + 250, KvStore::kExpireXx | KvStore::kExpireGt));
+  CHECK(!s.expire_at("k", now + 260, KvStore::kExpireXx | KvStore::kExpireLt));
+  CHECK(s.ttl_ms("k") == 250);
+  // Without an expiry: GT never holds, LT always does, XX LT not.
+  s.set("p", "v");
+  CHECK(!s.expire_at("p", now + 100, KvStore::kExpireGt));
+  CHECK(!s.expire_at("p", now + 100, KvStore::kExpireXx | KvStore::kExpireLt));
+  CHECK(s.ttl_ms("p") == -1);
+  CHECK(s.expire_at("p", now + 100, KvStore::kExpireLt));
+  CHECK(s.ttl_ms("p") == 100);
+  // A deadline in the past deletes only when the condition holds.
+  CHECK(!s.expire_at("p", now - 1, KvStore::kExpireNx));
+  CHECK(!s.expire_at("p", now - 1, KvStore::kExpireGt));
+  CHECK(s.exists("p"));
+  CHECK(s.expire_at("p", now - 1, KvStore::kExpireLt));
+  CHECK(!s.exists("p"));
+  // A missing key, or one that just expired, has nothing to set.
+  for (unsigned cond : {0u, unsigned{KvStore::kExpireNx}, unsigned{KvStore::kExpireLt}}) {
+    CHECK(!s.expire_at("nokey", now + 10, cond));
+  }
+  now += 250;
+  CHECK(!s.expire_at("k", now + 10, KvStore::kExpireLt));
+  CHECK(!s.exists("k"));
+}
+
 TEST_CASE("kv store: writes past max_memory are refused, values past max_value too", "[kv]") {
   KvStore::Options o;
   o.max_memory = 10 * 1024;

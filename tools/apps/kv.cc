@@ -140,8 +140,32 @@ void IncrBy(Out& out, KvStore& kv, std::string_view key, int64_t delta) {
   ReplyResult(out, r);
 }
 
+// EXPIRE key amount [NX|XX|GT|LT]...: the options are checked first, as Redis does.
 void Expire(Out& out, KvStore& kv, const Args& a, int64_t unit, std::string_view name) {
-  if (a.size() > 3) return RespError(out, kSyntax);  // NX|XX|GT|LT are not supported
+  unsigned cond = 0;
+  for (size_t i = 3; i < a.size(); ++i) {
+    if (EqNoCase(a[i], "nx")) {
+      cond |= KvStore::kExpireNx;
+    } else if (EqNoCase(a[i], "xx")) {
+      cond |= KvStore::kExpireXx;
+    } else if (EqNoCase(a[i], "gt")) {
+      cond |= KvStore::kExpireGt;
+    } else if (EqNoCase(a[i], "lt")) {
+      cond |= KvStore::kExpireLt;
+    } else {
+      std::string text = "ERR Unsupported option ";
+      text.append(a[i]);
+      std::replace(text.begin(), text.end(), '\r', ' ');
+      std::replace(text.begin(), text.end(), '\n', ' ');
+      return RespError(out, text);
+    }
+  }
+  if ((cond & KvStore::kExpireNx) && cond != KvStore::kExpireNx) {
+    return RespError(out, "ERR NX and XX, GT or LT options at the same time are not compatible");
+  }
+  if ((cond & KvStore::kExpireGt) && (cond & KvStore::kExpireLt)) {
+    return RespError(out, "ERR GT and LT options at the same time are not compatible");
+  }
   int64_t amount;
   if (!ParseRedisInt64(a[2], &amount)) return RespError(out, kNotInteger);
   int64_t at;
@@ -151,7 +175,7 @@ void Expire(Out& out, KvStore& kv, const Args& a, int64_t unit, std::string_view
     text.append("' command");
     return RespError(out, text);
   }
-  RespInteger(out, kv.expire_at(a[1], at) ? 1 : 0);
+  RespInteger(out, kv.expire_at(a[1], at, cond) ? 1 : 0);
 }
 
 void ConfigGet(Out& out, const Args& a) {

@@ -198,12 +198,18 @@ KvStore::Result KvStore::incr_by(std::string_view key, int64_t delta, int64_t* o
   return Result::kOk;
 }
 
-bool KvStore::expire_at(std::string_view key, int64_t at_ms) {
+bool KvStore::expire_at(std::string_view key, int64_t at_ms, unsigned cond) {
   Stripe& s = stripe_of(key);
   std::lock_guard<std::mutex> lock(s.mu);
   int64_t now = now_();
   Entry* e = live(s, key, now);
   if (e == nullptr) return false;
+  const bool has = e->expire_at != kNoExpiry;
+  if (((cond & kExpireNx) && has) || ((cond & kExpireXx) && !has) ||
+      ((cond & kExpireGt) && (!has || at_ms <= e->expire_at)) ||
+      ((cond & kExpireLt) && has && at_ms >= e->expire_at)) {
+    return false;
+  }
   if (at_ms <= now) {
     erase(s, s.map.find(key));
   } else {

@@ -64,8 +64,12 @@ class KvStore {
   bool exists(std::string_view key);
   // INCRBY: kNotInteger when the value is not a decimal int64, kOverflow past int64.
   Result incr_by(std::string_view key, int64_t delta, int64_t* out);
-  // EXPIRE: false when the key does not exist. A deadline in the past deletes it.
-  bool expire_at(std::string_view key, int64_t at_ms);
+  // EXPIRE's NX XX GT LT, or-ed (0: always). A key without an expiry counts as expiring at
+  // infinity: GT never holds for it, LT always does.
+  enum ExpireIf : unsigned { kExpireNx = 1, kExpireXx = 2, kExpireGt = 4, kExpireLt = 8 };
+  // EXPIRE: false when the key does not exist or `cond` does not hold (checked under the lock).
+  // A deadline in the past deletes the key.
+  bool expire_at(std::string_view key, int64_t at_ms, unsigned cond = 0);
   // TTL in ms: -2 no such key, -1 no expiry.
   int64_t ttl_ms(std::string_view key);
   size_t size();
