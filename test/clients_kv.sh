@@ -39,12 +39,41 @@ cli SET shortlived v EX 100 >/dev/null
 ttl=$(cli TTL shortlived)
 in_range() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge "$2" ] && [ "$1" -le "$3" ]; }
 check "SET EX 100, then TTL in 99..100" in_range "$ttl" 99 100
+cli SET swapped a >/dev/null
+check "SET GET -> the old value" is "a" cli SET swapped b GET
+check "SET NX GET refused -> still the old value" is "b" cli SET swapped c NX GET
+check "... and nothing written" is "b" cli GET swapped
+check "SET XX GET of a missing key -> nil, nothing written" is $'\n0' \
+  bash -c "timeout 10 redis-cli -p $port SET nokey v XX GET; timeout 10 redis-cli -p $port EXISTS nokey"
+# EXPIRE's NX XX GT LT (Redis 7): a key without a TTL counts as one of infinity.
+cli SET ek v >/dev/null
+check "EXPIRE NX on a key without TTL -> 1" is "1" cli EXPIRE ek 100 NX
+check "EXPIRE NX again -> 0" is "0" cli EXPIRE ek 100 NX
+check "EXPIRE GT to a nearer deadline -> 0" is "0" cli EXPIRE ek 50 GT
+check "EXPIRE GT to a later one -> 1" is "1" cli EXPIRE ek 200 GT
+check "... TTL 200" is "200" cli TTL ek
+check "EXPIRE LT to a nearer one -> 1" is "1" cli EXPIRE ek 10 LT
+check "PEXPIRE options are case-insensitive and may repeat" is "1" cli PEXPIRE ek 5000 xx Xx lt
+cli SET nottl v >/dev/null
+check "EXPIRE GT on a key without TTL -> 0" is "0" cli EXPIRE nottl 10 GT
+check "EXPIRE XX on a key without TTL -> 0" is "0" cli EXPIRE nottl 10 XX
+check "... and it still has none" is "-1" cli TTL nottl
+check "EXPIRE LT on a key without TTL -> 1" is "1" cli EXPIRE nottl 10 LT
+check "EXPIRE NX on a missing key -> 0" is "0" cli EXPIRE nokey 10 NX
+check "EXPIRE NX XX -> Redis's error" \
+  is "ERR NX and XX, GT or LT options at the same time are not compatible" cli EXPIRE ek 10 NX XX
+check "EXPIRE GT LT -> Redis's error" \
+  is "ERR GT and LT options at the same time are not compatible" cli EXPIRE ek 10 GT lt
+check "EXPIRE with another word -> Unsupported option" \
+  is "ERR Unsupported option FoO" cli EXPIRE ek 10 FoO
 check "INCR -> 1" is "1" cli INCR counter
 check "INCR again -> 2" is "2" cli INCR counter
 check "INCR on a non-integer -> Redis's error" \
   is "ERR value is not an integer or out of range" cli INCR greeting
 check "MSET -> OK" is "OK" cli MSET k1 v1 k2 v2 k3 v3
 check "MGET, a missing key as nil" is $'v1\nv2\n\nv3' cli MGET k1 k2 nokey k3
+check "MSET: a later duplicate key wins" is $'OK\nsecond' \
+  bash -c "timeout 10 redis-cli -p $port MSET dup first dup second; timeout 10 redis-cli -p $port GET dup"
 check "DEL counts what it deleted" is "2" cli DEL k1 k2 nokey
 check "EXISTS counts (repeats too)" is "2" cli EXISTS k3 k3 k1
 check "unknown command -> Redis 7's words" \

@@ -85,6 +85,11 @@ void ReplyGet(Out& out, KvStore& kv, std::string_view key) {
   if (!kv.get(key, [&out](std::string_view v) { RespBulk(out, v); })) RespNullBulk(out);
 }
 
+void ReplyValue(Out& out, const std::string_view* value) {
+  if (value == nullptr) return RespNullBulk(out);
+  RespBulk(out, *value);
+}
+
 // now + amount * unit (ms), or false on overflow.
 bool Deadline(int64_t now, int64_t amount, int64_t unit, int64_t* at) {
   int64_t ms;
@@ -120,15 +125,12 @@ void Set(Out& out, KvStore& kv, const Args& a) {
   if (has_expire && (amount <= 0 || !Deadline(kv.now_ms(), amount, unit, &at))) {
     return RespError(out, "ERR invalid expire time in 'set' command");
   }
-  // GET: the old value is read first, then the write: two steps, not one atomic swap (a
-  // concurrent writer of the same key may slip in between; Redis is single-threaded).
-  if (get) ReplyGet(out, kv, a[1]);
-  KvStore::Result r = kv.set(a[1], a[2], cond, at, keep_ttl);
-  if (get) {
-    // The reply is already the old value; an error of the write itself is not reported.
-    return;
-  }
-  ReplyResult(out, r);
+  if (!get) return ReplyResult(out, kv.set(a[1], a[2], cond, at, keep_ttl));
+  // The old value is the reply (also when NX/XX refuse the write), written under the key's
+  // lock; a write refused for its size or memory answers that error instead.
+  KvStore::ValueFn reply = [&out](const std::string_view* old) { ReplyValue(out, old); };
+  KvStore::Result r = kv.set(a[1], a[2], cond, at, keep_ttl, &reply);
+  if (r != KvStore::Result::kOk && r != KvStore::Result::kNotDone) ReplyResult(out, r);
 }
 
 void IncrBy(Out& out, KvStore& kv, std::string_view key, int64_t delta) {
@@ -138,8 +140,32 @@ void IncrBy(Out& out, KvStore& kv, std::string_view key, int64_t delta) {
   ReplyResult(out, r);
 }
 
+// EXPIRE key amount [NX|XX|GT|LT]...: the options are checked first, as Redis does.
 void Expire(Out& out, KvStore& kv, const Args& a, int64_t unit, std::string_view name) {
-  if (a.size() > 3) return RespError(out, kSyntax);  // NX|XX|GT|LT are not supported
+  unsigned cond = 0;
+  for (size_t i = 3; i < a.size(); ++i) {
+    if (EqNoCase(a[i], "nx")) {
+      cond |= KvStore::kExpireNx;
+    } else if (EqNoCase(a[i], "xx")) {
+      cond |= KvStore::kExpireXx;
+    } else if (EqNoCase(a[i], "gt")) {
+      cond |= KvStore::kExpireGt;
+    } else if (EqNoCase(a[i], "lt")) {
+      cond |= KvStore::kExpireLt;
+    } else {
+      std::string text = "ERR Unsupported option ";
+      text.append(a[i]);
+      std::replace(text.begin(), text.end(), '\r', ' ');
+      std::replace(text.begin(), text.end(), '\n', ' ');
+      return RespError(out, text);
+    }
+  }
+  if ((cond & KvStore::kExpireNx) && cond != KvStore::kExpireNx) {
+    return RespError(out, "ERR NX and XX, GT or LT options at the same time are not compatible");
+  }
+  if ((cond & KvStore::kExpireGt) && (cond & KvStore::kExpireLt)) {
+    return RespError(out, "ERR GT and LT options at the same time are not compatible");
+  }
   int64_t amount;
   if (!ParseRedisInt64(a[2], &amount)) return RespError(out, kNotInteger);
   int64_t at;
@@ -149,7 +175,7 @@ void Expire(Out& out, KvStore& kv, const Args& a, int64_t unit, std::string_view
     text.append("' command");
     return RespError(out, text);
   }
-  RespInteger(out, kv.expire_at(a[1], at) ? 1 : 0);
+  RespInteger(out, kv.expire_at(a[1], at, cond) ? 1 : 0);
 }
 
 void ConfigGet(Out& out, const Args& a) {
@@ -303,18 +329,14 @@ void KvHandler::dispatch(Out& out, std::vector<std::string_view>& a) {
       }
       return IncrBy(out, kv, a[1], d);
     }
-    case Cmd::kMSet: {
+    case Cmd::kMSet:
       if (n % 2 != 1) return ArityError(out, info->name);
-      for (size_t i = 1; i + 1 < a.size(); i += 2) {
-        KvStore::Result r = kv.set(a[i], a[i + 1]);
-        if (r != KvStore::Result::kOk) return ReplyResult(out, r);
-      }
-      return RespSimple(out, "OK");
-    }
+      return ReplyResult(out, kv.mset(std::span(a).subspan(1)));
     case Cmd::kMGet:
       RespArrayHeader(out, a.size() - 1);
-      for (size_t i = 1; i < a.size(); ++i) ReplyGet(out, kv, a[i]);
-      return;
+      // The values are written under their stripes' locks: one consistent snapshot, no copy.
+      return kv.mget(std::span(a).subspan(1),
+                     [&out](const std::string_view* v) { ReplyValue(out, v); });
     case Cmd::kDbSize:
       return RespInteger(out, static_cast<int64_t>(kv.size()));
     case Cmd::kFlushAll:

@@ -2,12 +2,15 @@
 // RespCodec, the message-level API). Commands: PING ECHO SET GET DEL EXISTS INCR INCRBY DECR
 // DECRBY MSET MGET DBSIZE FLUSHALL EXPIRE PEXPIRE TTL PTTL CONFIG(GET) COMMAND QUIT SELECT;
 // names are case-insensitive and errors are worded as Redis 7 words them, so redis-cli and
-// redis-benchmark work against it unchanged.
+// redis-benchmark work against it unchanged. As in single-threaded Redis, SET ... GET swaps
+// under one lock and MSET and MGET hold all their keys' stripes (multi-key DEL and EXISTS go
+// key by key).
 //
 // One handler object serves every reactor thread: its only state is the (thread-safe) store
 // and const options; arguments are parsed into one thread_local vector of views, so a command
-// allocates nothing beyond what the store keeps. Replies go straight into the Connection (GET
-// copies the value from under its stripe lock into the output queue, nothing in between).
+// allocates nothing beyond what the store keeps (MSET: a map of its keys, to count memory
+// once per key). Replies go straight into the Connection (GET, MGET and SET ... GET copy
+// values from under their stripe locks into the output queue, nothing in between).
 // Backpressure: when a send reports kBackpressure the connection stops reading until on_drain.
 #pragma once
 

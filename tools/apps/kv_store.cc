@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <bit>
 #include <charconv>
 #include <limits>
 
@@ -31,10 +32,28 @@ bool ParseRedisInt64(std::string_view s, int64_t* out) {
 KvStore::KvStore(Options options, std::function<int64_t()> now_ms)
     : options_(options), now_(now_ms ? std::move(now_ms) : std::function<int64_t()>(MonotonicMs)) {}
 
-KvStore::Stripe& KvStore::stripe_of(std::string_view key) {
+size_t KvStore::stripe_index(std::string_view key) {
   // The map hashes the same key again with its own mixing; the top bits pick the stripe.
-  return stripes_[(KeyHash{}(key) >> 20) % kStripes];
+  return (KeyHash{}(key) >> 20) % kStripes;
 }
+
+// Locks in ascending stripe order, so two batches never wait on each other in a cycle.
+class KvStore::BatchLock {
+ public:
+  BatchLock(KvStore& kv, uint64_t mask) : kv_(kv), mask_(mask) {
+    for (uint64_t m = mask_; m != 0; m &= m - 1) kv_.stripes_[std::countr_zero(m)].mu.lock();
+  }
+  ~BatchLock() {
+    for (uint64_t m = mask_; m != 0; m &= m - 1) kv_.stripes_[std::countr_zero(m)].mu.unlock();
+  }
+  BatchLock(const BatchLock&) = delete;
+  BatchLock& operator=(const BatchLock&) = delete;
+
+ private:
+  KvStore& kv_;
+  const uint64_t mask_;
+};
+static_assert(KvStore::kStripes <= 64);
 
 KvStore::Entry* KvStore::live(Stripe& s, std::string_view key, int64_t now) {
   auto it = s.map.find(key);
@@ -59,24 +78,28 @@ bool KvStore::reserve(size_t bytes) {
 }
 
 KvStore::Result KvStore::set(std::string_view key, std::string_view value, Cond cond,
-                             int64_t expire_at_ms, bool keep_ttl) {
+                             int64_t expire_at_ms, bool keep_ttl, const ValueFn* old_value) {
   if (value.size() > options_.max_value) return Result::kTooLarge;
   Stripe& s = stripe_of(key);
   std::lock_guard<std::mutex> lock(s.mu);
   Entry* e = live(s, key, now_());
-  if ((cond == Cond::kIfAbsent && e != nullptr) || (cond == Cond::kIfPresent && e == nullptr)) {
-    return Result::kNotDone;
+  const bool write =
+      !(cond == Cond::kIfAbsent && e != nullptr) && !(cond == Cond::kIfPresent && e == nullptr);
+  const size_t before = e != nullptr ? Cost(key, e->value) : 0, after = Cost(key, value);
+  // Reserved before the old value is handed over: a refused write answers its error instead.
+  if (write && after > before && !reserve(after - before)) return Result::kOom;
+  if (old_value != nullptr) {
+    std::string_view old = e != nullptr ? std::string_view(e->value) : std::string_view();
+    (*old_value)(e != nullptr ? &old : nullptr);
   }
+  if (!write) return Result::kNotDone;
+  if (after < before) unreserve(before - after);
   if (e != nullptr) {
-    size_t before = Cost(key, e->value), after = Cost(key, value);
-    if (after > before && !reserve(after - before)) return Result::kOom;
-    if (after < before) unreserve(before - after);
     e->value.assign(value.data(), value.size());
     if (!keep_ttl) e->expire_at = expire_at_ms;
-    return Result::kOk;
+  } else {
+    s.map.emplace(std::string(key), Entry{std::string(value), expire_at_ms});
   }
-  if (!reserve(Cost(key, value))) return Result::kOom;
-  s.map.emplace(std::string(key), Entry{std::string(value), expire_at_ms});
   return Result::kOk;
 }
 
@@ -87,6 +110,51 @@ bool KvStore::get(std::string_view key, const std::function<void(std::string_vie
   if (e == nullptr) return false;
   fn(e->value);
   return true;
+}
+
+KvStore::Result KvStore::mset(std::span<const std::string_view> kv) {
+  // The last value of each key is what the batch leaves, so it is what memory is checked for.
+  absl::flat_hash_map<std::string_view, std::string_view, KeyHash, std::equal_to<>> last;
+  last.reserve(kv.size() / 2);
+  uint64_t mask = 0;
+  for (size_t i = 0; i + 1 < kv.size(); i += 2) {
+    if (kv[i + 1].size() > options_.max_value) return Result::kTooLarge;
+    last.insert_or_assign(kv[i], kv[i + 1]);
+    mask |= uint64_t{1} << stripe_index(kv[i]);
+  }
+  BatchLock lock(*this, mask);
+  const int64_t now = now_();
+  size_t before = 0, after = 0;
+  for (const auto& [key, value] : last) {
+    Entry* e = live(stripe_of(key), key, now);
+    if (e != nullptr) before += Cost(key, e->value);
+    after += Cost(key, value);
+  }
+  if (after > before && !reserve(after - before)) return Result::kOom;
+  if (after < before) unreserve(before - after);
+  for (const auto& [key, value] : last) {
+    Map& map = stripe_of(key).map;
+    auto it = map.find(key);
+    if (it == map.end()) {
+      map.emplace(std::string(key), Entry{std::string(value), kNoExpiry});
+    } else {
+      it->second.value.assign(value.data(), value.size());
+      it->second.expire_at = kNoExpiry;
+    }
+  }
+  return Result::kOk;
+}
+
+void KvStore::mget(std::span<const std::string_view> keys, const ValueFn& fn) {
+  uint64_t mask = 0;
+  for (std::string_view key : keys) mask |= uint64_t{1} << stripe_index(key);
+  BatchLock lock(*this, mask);
+  const int64_t now = now_();
+  for (std::string_view key : keys) {
+    Entry* e = live(stripe_of(key), key, now);
+    std::string_view value = e != nullptr ? std::string_view(e->value) : std::string_view();
+    fn(e != nullptr ? &value : nullptr);
+  }
 }
 
 bool KvStore::del(std::string_view key) {
@@ -130,12 +198,18 @@ KvStore::Result KvStore::incr_by(std::string_view key, int64_t delta, int64_t* o
   return Result::kOk;
 }
 
-bool KvStore::expire_at(std::string_view key, int64_t at_ms) {
+bool KvStore::expire_at(std::string_view key, int64_t at_ms, unsigned cond) {
   Stripe& s = stripe_of(key);
   std::lock_guard<std::mutex> lock(s.mu);
   int64_t now = now_();
   Entry* e = live(s, key, now);
   if (e == nullptr) return false;
+  const bool has = e->expire_at != kNoExpiry;
+  if (((cond & kExpireNx) && has) || ((cond & kExpireXx) && !has) ||
+      ((cond & kExpireGt) && (!has || at_ms <= e->expire_at)) ||
+      ((cond & kExpireLt) && has && at_ms >= e->expire_at)) {
+    return false;
+  }
   if (at_ms <= now) {
     erase(s, s.map.find(key));
   } else {
