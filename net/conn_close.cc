@@ -79,6 +79,7 @@ void ConnTable::close_now(Connection& c, CloseReason reason, bool reset) {
     g->queued.store(0, std::memory_order_relaxed);
   }
   h_.on_close(c, reason);
+  for (CloseObserver* o : close_observers_) o->on_conn_closed(c);
   if (reset) {
     if (c.ch_.fd >= 0) SetLingerZero(c.ch_.fd);
   } else if (reason != CloseReason::kReset && reason != CloseReason::kError &&

@@ -48,6 +48,16 @@ struct ServerShared {
   std::vector<ConnTable*> tables;  // indexed by reactor; written before the loops start
 };
 
+// Told of every connection's close, right after the handler's on_close, on the table's
+// reactor thread (Rooms drops the connection's memberships there).
+class CloseObserver {
+ public:
+  virtual void on_conn_closed(Connection& c) = 0;
+
+ protected:
+  ~CloseObserver() = default;
+};
+
 class ConnTable final : public IoSink {
  public:
   ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared);
@@ -56,6 +66,8 @@ class ConnTable final : public IoSink {
   Reactor& reactor() { return r_; }
   size_t open() const { return open_; }
   void add_listener_id(uint32_t id) { listener_ids_.push_back(id); }
+  // On this table's reactor thread; the observer must outlive the table.
+  void add_close_observer(CloseObserver* o) { close_observers_.push_back(o); }
 
   // Takes an accepted fd: limits, socket options, slot, backend registration, on_open.
   void adopt(int fd);
@@ -160,6 +172,7 @@ class ConnTable final : public IoSink {
   std::vector<uint32_t> redeliver_, redeliver_swap_;
   std::vector<uint32_t> closing_, closing_swap_;
   std::vector<uint32_t> listener_ids_;
+  std::vector<CloseObserver*> close_observers_;
   bool shutting_down_ = false;
   TimerWheel::TimerId drain_timer_ = TimerWheel::kNoTimer;
 };

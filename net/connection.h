@@ -119,6 +119,7 @@ class Connection {
 
  private:
   friend class ConnTable;
+  friend class Rooms;  // reaches the connection's table (its reactor's memberships)
 
   // marks_: list memberships and the read-side toggles; not the lifecycle.
   static constexpr uint8_t kPaused = 1;      // the handler paused reading

@@ -29,6 +29,8 @@ const char* CloseReasonName(CloseReason r) {
       return "shutdown";
     case CloseReason::kMalformed:
       return "malformed";
+    case CloseReason::kSlowConsumer:
+      return "slow_consumer";
     case CloseReason::kCount:
       break;
   }
@@ -55,6 +57,10 @@ void StatsSnapshot::add(const ReactorStats& s) {
   handoffs_failed += s.handoffs_failed.get();
   lingered += s.lingered.get();
   lingering += s.lingering.get();
+  rooms += s.rooms.get();
+  room_members += s.room_members.get();
+  room_deliveries += s.room_deliveries.get();
+  room_dropped += s.room_dropped.get();
   pool_chunks_in_use += s.pool_chunks_in_use.get();
   pool_failures += s.pool_failures.get();
   for (size_t i = 0; i < closed.size(); ++i) closed[i] += s.closed[i].get();
@@ -80,6 +86,10 @@ void StatsSnapshot::add(const ReactorStats& s) {
     one.handoffs_failed = s.handoffs_failed.get();
     one.lingered = s.lingered.get();
     one.lingering = s.lingering.get();
+    one.rooms = s.rooms.get();
+    one.room_members = s.room_members.get();
+    one.room_deliveries = s.room_deliveries.get();
+    one.room_dropped = s.room_dropped.get();
     one.pool_chunks_in_use = s.pool_chunks_in_use.get();
     one.pool_failures = s.pool_failures.get();
     for (size_t i = 0; i < closed.size(); ++i) one.closed[i] = s.closed[i].get();
@@ -138,6 +148,10 @@ constexpr Metric kMetrics[] = {
     {"handle_sends_refused_total", "counter", &StatsSnapshot::handle_refused},
     {"handoffs_failed_total", "counter", &StatsSnapshot::handoffs_failed},
     {"posts_dropped_total", "counter", &StatsSnapshot::posts_dropped},
+    {"room_shards", "gauge", &StatsSnapshot::rooms},
+    {"room_members", "gauge", &StatsSnapshot::room_members},
+    {"room_deliveries_total", "counter", &StatsSnapshot::room_deliveries},
+    {"room_slow_dropped_total", "counter", &StatsSnapshot::room_dropped},
     {"buffer_chunks_in_use", "gauge", &StatsSnapshot::pool_chunks_in_use},
     {"buffer_pool_failures_total", "counter", &StatsSnapshot::pool_failures},
 };

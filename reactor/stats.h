@@ -23,6 +23,7 @@ enum class CloseReason : uint8_t {
   kNoMemory,        // the reactor's buffer pool ran out
   kShutdown,        // graceful shutdown closed it
   kMalformed,       // the connection's codec found input the protocol does not allow
+  kSlowConsumer,    // a room publish found it above its high watermark (policy: close)
   kCount
 };
 
@@ -52,6 +53,10 @@ struct ReactorStats {
   Counter handle_refused;       // ConnHandle sends/closes refused: queue or byte bound full
   Counter handoffs_failed;      // accepted fds a sibling could not take (adopted here instead)
   Counter lingered, lingering;  // lingering closes started; in progress (fd still held)
+  // Rooms (net/rooms.h): rooms with a member on this reactor (summed over reactors: room
+  // shards, a room on two reactors counts twice), memberships here, payloads sent to members,
+  // members skipped as slow (policy: drop).
+  Counter rooms, room_members, room_deliveries, room_dropped;
   std::array<Counter, static_cast<size_t>(CloseReason::kCount)> closed;
   Counter pool_chunks_in_use, pool_failures;
 };
@@ -61,7 +66,7 @@ struct StatsSnapshot {
            bytes_in = 0, bytes_out = 0, backpressure = 0, evictions = 0, loop_turns = 0, events = 0,
            tasks = 0, stale_handles = 0, posts_dropped = 0, frames_in = 0, handle_refused = 0,
            handoffs_failed = 0, pool_chunks_in_use = 0, pool_failures = 0, lingered = 0,
-           lingering = 0;
+           lingering = 0, rooms = 0, room_members = 0, room_deliveries = 0, room_dropped = 0;
   std::array<uint64_t, static_cast<size_t>(CloseReason::kCount)> closed{};
   std::vector<uint64_t> open_per_reactor;  // balance across reactors
   std::vector<StatsSnapshot> per_reactor;  // each reactor's own counters (their per_reactor empty)

@@ -166,5 +166,32 @@ game_session() {
 check "it answers by message id, with per-connection state" game_session
 kill "$game_pid"; wait "$game_pid" 2>/dev/null
 
+# The README's rooms example (docs/examples/room_chat.cc): two members of one room and one
+# outsider, each on its own connection (spread over the reactors).
+chat=$(dirname "$bin")/../test/room_chat_example
+port=$(free_port)
+"$chat" "$port" >/dev/null 2>&1 &
+pids+=($!)
+chat_pid=$!
+check "the rooms example starts" wait_listening "$port"
+room_session() {
+  exec 3<>/dev/tcp/127.0.0.1/"$port" || return 1
+  exec 4<>/dev/tcp/127.0.0.1/"$port" || return 1
+  exec 6<>/dev/tcp/127.0.0.1/"$port" || return 1
+  printf 'join lobby\n' >&3
+  printf 'join lobby\n' >&4
+  printf 'join garden\n' >&6
+  sleep 0.2
+  printf 'say lobby hello all\n' >&3
+  local a b c
+  a=$(timeout 5 head -n 1 <&3)
+  b=$(timeout 5 head -n 1 <&4)
+  c=$(timeout 0.5 head -n 1 <&6)
+  exec 3<&- 4<&- 6<&-
+  [ "$a" = "lobby: hello all" ] && [ "$b" = "lobby: hello all" ] && [ -z "$c" ]
+}
+check "a said line reaches the room's members and nobody else" room_session
+kill "$chat_pid"; wait "$chat_pid" 2>/dev/null
+
 echo "cli: $pass passed, $fail failed"
 exit "$fail"

@@ -1,0 +1,229 @@
+#include "net/rooms.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/container/node_hash_map.h"
+#include "absl/strings/str_format.h"
+#include "net/conn_table.h"
+
+namespace percore {
+
+// One reactor's memberships, touched only by that reactor's thread.
+struct Rooms::Local final : CloseObserver {
+  struct Member {
+    uint32_t slot, gen;
+  };
+  static constexpr uint32_t kGone = UINT32_MAX;  // a member removed while a fan-out runs
+  struct Group {
+    std::vector<Member> members;
+    uint32_t live = 0;
+  };
+
+  Local(Rooms& rooms, ConnTable& table) : rooms(rooms), table(table) {}
+  void on_conn_closed(Connection& c) override {
+    auto it = joined.find(c.handle().slot());
+    if (it == joined.end()) return;
+    std::vector<Id> ids = std::move(it->second);
+    joined.erase(it);
+    for (Id room : ids) rooms.remove_member(*this, room, c.handle().slot());
+  }
+  uint32_t index() { return table.reactor().index(); }
+  ReactorStats& stats() { return table.reactor().stats(); }
+
+  Rooms& rooms;
+  ConnTable& table;
+  // node_hash_map: a Group stays put while a fan-out walks it, whatever callbacks it triggers
+  // join elsewhere.
+  absl::node_hash_map<Id, Group> groups;
+  absl::flat_hash_map<uint32_t, std::vector<Id>> joined;  // by slot: what a close must undo
+  int fanning_out = 0;  // > 0: removals only mark members kGone; the fan-out compacts after
+};
+
+Rooms::Id Rooms::Named(std::string_view name) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a: the same id in every process
+  for (char ch : name) h = (h ^ static_cast<uint8_t>(ch)) * 1099511628211ull;
+  return h;
+}
+
+Rooms::Rooms() = default;
+
+Rooms::~Rooms() {
+  for (auto& l : locals_) delete l.load(std::memory_order_acquire);
+}
+
+Rooms::Local& Rooms::local_of(Connection& c) {
+  ConnTable& table = *c.table_;
+  const uint32_t i = table.reactor().index();
+  if (i >= kMaxReactors) {
+    std::fprintf(stderr, "Rooms: reactor %u is above the %zu reactors rooms serve\n", i,
+                 kMaxReactors);
+    std::abort();
+  }
+  Local* l = locals_[i].load(std::memory_order_acquire);
+  if (l == nullptr) {  // only this reactor's thread creates its Local
+    l = new Local(*this, table);
+    table.add_close_observer(l);
+    locals_[i].store(l, std::memory_order_release);
+  } else if (&l->table != &table) {
+    std::fprintf(stderr, "Rooms: one Rooms object serves the connections of one server\n");
+    std::abort();
+  }
+  return *l;
+}
+
+bool Rooms::join(Connection& c, Id room) {
+  Local& l = local_of(c);
+  const ConnHandle h = c.handle();
+  std::vector<Id>& ids = l.joined[h.slot()];
+  for (Id id : ids) {
+    if (id == room) return false;
+  }
+  ids.push_back(room);
+  Local::Group& g = l.groups[room];
+  g.members.push_back({h.slot(), h.generation()});
+  const bool first_here = ++g.live == 1;
+  l.stats().room_members.add();
+  if (first_here) l.stats().rooms.add();
+  joined(room, l.index(), first_here);
+  return true;
+}
+
+bool Rooms::leave(Connection& c, Id room) {
+  Local& l = local_of(c);
+  auto it = l.joined.find(c.handle().slot());
+  if (it == l.joined.end()) return false;
+  std::vector<Id>& ids = it->second;
+  bool found = false;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] == room) {
+      ids[i] = ids.back();
+      ids.pop_back();
+      found = true;
+      break;
+    }
+  }
+  if (!found) return false;
+  if (ids.empty()) l.joined.erase(it);
+  remove_member(l, room, c.handle().slot());
+  return true;
+}
+
+void Rooms::remove_member(Local& l, Id room, uint32_t slot) {
+  auto it = l.groups.find(room);
+  if (it == l.groups.end()) return;
+  Local::Group& g = it->second;
+  for (size_t i = 0; i < g.members.size(); ++i) {
+    if (g.members[i].slot != slot) continue;
+    if (l.fanning_out > 0) {
+      g.members[i].slot = Local::kGone;
+    } else {
+      g.members[i] = g.members.back();
+      g.members.pop_back();
+    }
+    const bool last_here = --g.live == 0;
+    l.stats().room_members.sub();
+    if (last_here) {
+      l.stats().rooms.sub();
+      if (l.fanning_out == 0) l.groups.erase(it);
+    }
+    left(room, l.index(), last_here);
+    return;
+  }
+}
+
+void Rooms::joined(Id room, uint32_t r, bool first_here) {
+  Stripe& s = stripe_of(room);
+  std::lock_guard<std::mutex> lock(s.mu);
+  Stripe::Entry& e = s.rooms[room];
+  ++e.members;
+  if (first_here) e.reactors |= uint64_t{1} << r;
+}
+
+void Rooms::left(Id room, uint32_t r, bool last_here) {
+  Stripe& s = stripe_of(room);
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.rooms.find(room);
+  if (it == s.rooms.end()) return;
+  --it->second.members;
+  if (last_here) it->second.reactors &= ~(uint64_t{1} << r);
+  if (it->second.members == 0) s.rooms.erase(it);
+}
+
+absl::StatusOr<int> Rooms::publish(Id room, const Payload& payload, Slow slow) {
+  uint64_t reactors;
+  {
+    const Stripe& s = stripe_of(room);
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto it = s.rooms.find(room);
+    if (it == s.rooms.end()) return 0;
+    reactors = it->second.reactors;
+  }
+  int posted = 0, refused = 0;
+  for (uint32_t i = 0; reactors != 0; ++i, reactors >>= 1) {
+    if (!(reactors & 1)) continue;
+    Local* l = locals_[i].load(std::memory_order_acquire);
+    // Posted even from reactor i itself: a direct fan-out would overtake this thread's
+    // earlier publishes still in the queue.
+    if (l->table.reactor().post(
+            [this, l, room, payload, slow] { fan_out(*l, room, payload, slow); })) {
+      ++posted;
+    } else {
+      ++refused;
+    }
+  }
+  if (refused > 0) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("room publish: %d reactor task queue(s) full (task_queue_cap); %d reached",
+                        refused, posted));
+  }
+  return posted;
+}
+
+void Rooms::fan_out(Local& l, Id room, const Payload& payload, Slow slow) {
+  auto it = l.groups.find(room);
+  if (it == l.groups.end()) return;
+  Local::Group& g = it->second;
+  ReactorStats& st = l.stats();
+  ++l.fanning_out;
+  // By index: a callback run from here (on_close of a member closed as slow) may join this
+  // room and grow the vector; members who join now start with the next message.
+  const size_t n = g.members.size();
+  for (size_t i = 0; i < n; ++i) {
+    const Local::Member m = g.members[i];
+    if (m.slot == Local::kGone) continue;
+    Connection* c = l.table.lookup(m.slot, m.gen);
+    if (c == nullptr) continue;
+    if (c->above_high_watermark()) {
+      if (slow == Slow::kDrop) {
+        st.room_dropped.add();
+      } else {
+        c->close(CloseMode::kReset, CloseReason::kSlowConsumer);
+      }
+      continue;
+    }
+    if (c->send(payload) != SendResult::kClosed) st.room_deliveries.add();
+  }
+  if (--l.fanning_out == 0) {
+    std::erase_if(g.members, [](const Local::Member& m) { return m.slot == Local::kGone; });
+    if (g.live == 0) l.groups.erase(it);
+  }
+}
+
+size_t Rooms::size(Id room) const {
+  const Stripe& s = stripe_of(room);
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.rooms.find(room);
+  return it == s.rooms.end() ? 0 : it->second.members;
+}
+
+size_t Rooms::count() const {
+  size_t n = 0;
+  for (const Stripe& s : stripes_) {
+    std::lock_guard<std::mutex> lock(s.mu);
+    n += s.rooms.size();
+  }
+  return n;
+}
+
+}  // namespace percore
