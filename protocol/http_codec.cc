@@ -320,6 +320,8 @@ std::string_view HttpReason(int status) {
       return "Content Too Large";
     case 414:
       return "URI Too Long";
+    case 426:
+      return "Upgrade Required";
     case 429:
       return "Too Many Requests";
     case 431:

@@ -2,7 +2,8 @@
 # Builds and runs every libFuzzer target, test/fuzz/fuzz_<name>.cc, for FUZZ_SECONDS (default
 # 20) each, starting from a copy of its seed corpus test/fuzz/corpus/<name>/ (so the run's
 # discoveries never dirty the tree). Each target is compiled with clang together with all of
-# protocol/*.cc (pure code: no abseil, no sockets) into build/fuzz/.
+# protocol/*.cc (pure code: no sockets) into build/fuzz/, linked with the two libraries the
+# WebSocket handshake uses (libcrypto's SHA-1, abseil's base64).
 # Prints one line per target and then "fuzz: N passed, M failed"; a compile failure, crash,
 # sanitizer report or a slow input (-timeout=5) fails the target, and the script exits non-zero.
 # Usage: tools/run_fuzz.sh [name...]   (default: every target)
@@ -14,6 +15,7 @@ out=build/fuzz
 mkdir -p "$out"
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
        -I.)
+libs=($(pkg-config --libs libcrypto absl_strings))
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
@@ -31,7 +33,7 @@ for src in "${targets[@]}"; do
   name=${name#fuzz_}
   bin=$out/fuzz_$name
   log=$out/fuzz_$name.log
-  if ! nice "$cxx" "${flags[@]}" "$src" protocol/*.cc -o "$bin" >"$log" 2>&1; then
+  if ! nice "$cxx" "${flags[@]}" "$src" protocol/*.cc "${libs[@]}" -o "$bin" >"$log" 2>&1; then
     printf '%-28s FAIL (compile)\n' "fuzz/$name"
     head -30 "$log"
     failed=$((failed + 1))

@@ -3,7 +3,7 @@
 # Usage: tools/setup.sh [--test]   (--test adds clang, libseccomp-dev and the real clients and
 # servers the tests talk to: redis-tools/redis-server, curl, wrk)
 set -euo pipefail
-pkgs=(meson ninja-build pkg-config g++ liburing-dev libabsl-dev catch2 libcli11-dev)
+pkgs=(meson ninja-build pkg-config g++ liburing-dev libabsl-dev libssl-dev catch2 libcli11-dev)
 [ "${1:-}" = "--test" ] && pkgs+=(clang libclang-rt-14-dev libseccomp-dev redis-tools redis-server curl wrk)
 missing=()
 for p in "${pkgs[@]}"; do
