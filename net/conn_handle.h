@@ -17,6 +17,7 @@ namespace percore {
 
 class ConnTable;
 enum class SendResult : uint8_t;
+enum class CloseReason : uint8_t;
 
 class ConnHandle {
  public:
@@ -39,6 +40,8 @@ class ConnHandle {
   absl::StatusOr<SendResult> send(Payload payload) const;
   // Graceful close (flush, then FIN). Same errors as send.
   absl::Status close() const;
+  // The same, with the reason on_close and the stats will show (a kicked session, say).
+  absl::Status close(CloseReason reason) const;
   // Any thread: bytes queued for the connection and not yet taken by the kernel, counting
   // handle sends not yet applied; 0 once the connection closed. A drained connection reads 0.
   size_t output_bytes() const;

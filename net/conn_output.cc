@@ -171,14 +171,14 @@ absl::StatusOr<SendResult> ConnTable::handle_send_any(uint32_t slot, uint32_t ge
   return SendResult::kOk;
 }
 
-absl::Status ConnTable::handle_close(uint32_t slot, uint32_t gen) {
-  auto close_it = [this, slot, gen] {
+absl::Status ConnTable::handle_close(uint32_t slot, uint32_t gen, CloseReason reason) {
+  auto close_it = [this, slot, gen, reason] {
     Connection* c = lookup(slot, gen);
     if (c == nullptr) {
       r_.stats().stale_handles.add_shared();
       return absl::FailedPreconditionError("connection handle is stale (closed or reused)");
     }
-    close(*c, CloseMode::kGraceful);
+    close(*c, CloseMode::kGraceful, reason);
     return absl::OkStatus();
   };
   if (r_.in_loop_thread()) return close_it();

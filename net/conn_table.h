@@ -93,7 +93,7 @@ class ConnTable final : public IoSink {
   // ConnHandle's side: any thread.
   absl::StatusOr<SendResult> handle_send(uint32_t slot, uint32_t gen, std::string&& bytes);
   absl::StatusOr<SendResult> handle_send(uint32_t slot, uint32_t gen, Payload payload);
-  absl::Status handle_close(uint32_t slot, uint32_t gen);
+  absl::Status handle_close(uint32_t slot, uint32_t gen, CloseReason reason = CloseReason::kLocal);
   size_t handle_output_bytes(uint32_t slot, uint32_t gen) const;
 
   // IoSink.

@@ -38,6 +38,11 @@ absl::Status ConnHandle::close() const {
   return table_->handle_close(slot_, gen_);
 }
 
+absl::Status ConnHandle::close(CloseReason reason) const {
+  if (table_ == nullptr) return absl::FailedPreconditionError("empty connection handle");
+  return table_->handle_close(slot_, gen_, reason);
+}
+
 size_t ConnHandle::output_bytes() const {
   return table_ == nullptr ? 0 : table_->handle_output_bytes(slot_, gen_);
 }

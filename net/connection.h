@@ -119,7 +119,8 @@ class Connection {
 
  private:
   friend class ConnTable;
-  friend class Rooms;  // reaches the connection's table (its reactor's memberships)
+  friend class Rooms;  // reach the connection's table (their per-reactor state)
+  friend class Sessions;
 
   // marks_: list memberships and the read-side toggles; not the lifecycle.
   static constexpr uint8_t kPaused = 1;      // the handler paused reading

@@ -31,6 +31,8 @@ const char* CloseReasonName(CloseReason r) {
       return "malformed";
     case CloseReason::kSlowConsumer:
       return "slow_consumer";
+    case CloseReason::kKicked:
+      return "kicked";
     case CloseReason::kCount:
       break;
   }

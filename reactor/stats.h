@@ -24,6 +24,7 @@ enum class CloseReason : uint8_t {
   kShutdown,        // graceful shutdown closed it
   kMalformed,       // the connection's codec found input the protocol does not allow
   kSlowConsumer,    // a room publish found it above its high watermark (policy: close)
+  kKicked,          // a second login with the same user id replaced it (Sessions)
   kCount
 };
 

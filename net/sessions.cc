@@ -1,0 +1,117 @@
+#include "net/sessions.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "net/conn_table.h"
+
+namespace percore {
+
+// One reactor's bound connections (slot -> user), touched only by that reactor's thread, so a
+// close can forget its user without a search.
+struct Sessions::Local final : CloseObserver {
+  Local(Sessions& s, ConnTable& table) : sessions(s), table(table) {}
+  void on_conn_closed(Connection& c) override {
+    auto it = users.find(c.handle().slot());
+    if (it == users.end()) return;
+    sessions.forget(it->second, c.handle());
+    users.erase(it);
+  }
+  Sessions& sessions;
+  ConnTable& table;
+  absl::flat_hash_map<uint32_t, std::string> users;
+};
+
+Sessions::Sessions(OnDuplicate on_duplicate) : on_duplicate_(on_duplicate) {}
+
+Sessions::~Sessions() {
+  for (auto& l : locals_) delete l.load(std::memory_order_acquire);
+}
+
+Sessions::Stripe& Sessions::stripe_of(std::string_view user) {
+  return stripes_[(UserHash{}(user) >> 40) % kStripes];  // high bits: the map uses the low
+}
+const Sessions::Stripe& Sessions::stripe_of(std::string_view user) const {
+  return stripes_[(UserHash{}(user) >> 40) % kStripes];  // high bits: the map uses the low
+}
+
+Sessions::Local& Sessions::local_of(Connection& c) {
+  ConnTable& table = *c.table_;
+  const uint32_t i = table.reactor().index();
+  if (i >= kMaxReactors) {
+    std::fprintf(stderr, "Sessions: reactor %u is above the %zu reactors sessions serve\n", i,
+                 kMaxReactors);
+    std::abort();
+  }
+  Local* l = locals_[i].load(std::memory_order_acquire);
+  if (l == nullptr) {  // only this reactor's thread creates its Local
+    l = new Local(*this, table);
+    table.add_close_observer(l);
+    locals_[i].store(l, std::memory_order_release);
+  } else if (&l->table != &table) {
+    std::fprintf(stderr, "Sessions: one Sessions object serves the connections of one server\n");
+    std::abort();
+  }
+  return *l;
+}
+
+absl::Status Sessions::bind(Connection& c, std::string_view user) {
+  Local& l = local_of(c);
+  const ConnHandle h = c.handle();
+  if (l.users.contains(h.slot())) {
+    return absl::FailedPreconditionError("this connection is already bound to a user");
+  }
+  ConnHandle older;
+  {
+    Stripe& s = stripe_of(user);
+    std::lock_guard<std::mutex> lock(s.mu);
+    auto [it, fresh] = s.users.try_emplace(std::string(user), h);
+    if (!fresh) {
+      if (on_duplicate_ == OnDuplicate::kRefuse) {
+        return absl::AlreadyExistsError("user '" + std::string(user) + "' is already online");
+      }
+      older = it->second;
+      it->second = h;
+    }
+  }
+  l.users.emplace(h.slot(), std::string(user));
+  // Outside the stripe lock: on this thread the close runs on_close (and our observer) at once.
+  // Stale by now (it closed meanwhile) is fine: there is nothing left to kick.
+  if (older.valid()) older.close(CloseReason::kKicked).IgnoreError();
+  return absl::OkStatus();
+}
+
+void Sessions::forget(std::string_view user, const ConnHandle& h) {
+  Stripe& s = stripe_of(user);
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.users.find(user);
+  // A kicked connection's user already points at the newer one: leave that alone.
+  if (it != s.users.end() && it->second == h) s.users.erase(it);
+}
+
+absl::StatusOr<ConnHandle> Sessions::find(std::string_view user) const {
+  const Stripe& s = stripe_of(user);
+  std::lock_guard<std::mutex> lock(s.mu);
+  auto it = s.users.find(user);
+  if (it == s.users.end()) {
+    return absl::NotFoundError("user '" + std::string(user) + "' is not online");
+  }
+  return it->second;
+}
+
+absl::StatusOr<SendResult> Sessions::send(std::string_view user, Payload payload) const {
+  absl::StatusOr<ConnHandle> h = find(user);
+  if (!h.ok()) return h.status();
+  return h->send(std::move(payload));
+}
+
+size_t Sessions::size() const {
+  size_t n = 0;
+  for (const Stripe& s : stripes_) {
+    std::lock_guard<std::mutex> lock(s.mu);
+    n += s.users.size();
+  }
+  return n;
+}
+
+}  // namespace percore

@@ -1,0 +1,72 @@
+// Sessions: which connection a user is on, for IM and game servers. bind() names the user of a
+// connection (after its login); a second login with the same user id either kicks the older
+// connection (closed gracefully, reason kicked, so it still gets what was queued for it, a
+// "logged in elsewhere" notice included) or is refused. Any thread can look a user up and send
+// to it. The registry is striped by user id (no global lock); each reactor forgets the users
+// of its connections as they close. Owned by the application (typically a handler member); it
+// must outlive the server whose connections bind, and serve one server.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "net/connection.h"
+#include "pool/payload.h"
+
+namespace percore {
+
+class Sessions {
+ public:
+  enum class OnDuplicate : uint8_t {
+    kKick,    // the new login wins; the older connection is closed (reason kicked)
+    kRefuse,  // the older one stays; bind() answers AlreadyExists
+  };
+  explicit Sessions(OnDuplicate on_duplicate = OnDuplicate::kKick);
+  ~Sessions();
+  Sessions(const Sessions&) = delete;
+  Sessions& operator=(const Sessions&) = delete;
+
+  // On c's reactor thread (inside one of its callbacks). FailedPrecondition when c is already
+  // bound (to any user); AlreadyExists when the user is online elsewhere and the policy is
+  // kRefuse. With kKick the older connection is closed gracefully: what was queued for it
+  // still goes out, so a "logged in elsewhere" notice sent through find() first arrives.
+  absl::Status bind(Connection& c, std::string_view user);
+  // Any thread. NotFound when the user is not online.
+  absl::StatusOr<ConnHandle> find(std::string_view user) const;
+  absl::StatusOr<SendResult> send(std::string_view user, Payload payload) const;
+  // Any thread: users online.
+  size_t size() const;
+
+ private:
+  struct Local;
+  // Transparent, so lookups by string_view build no std::string (Debian's abseil hashes
+  // absl::string_view, not std::string_view).
+  struct UserHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view u) const { return std::hash<std::string_view>{}(u); }
+  };
+  struct Stripe {
+    mutable std::mutex mu;
+    absl::flat_hash_map<std::string, ConnHandle, UserHash, std::equal_to<>> users;
+  };
+  static constexpr size_t kStripes = 16;
+  static constexpr size_t kMaxReactors = 64;
+  Stripe& stripe_of(std::string_view user);
+  const Stripe& stripe_of(std::string_view user) const;
+  Local& local_of(Connection& c);
+  void forget(std::string_view user, const ConnHandle& h);  // only if h still holds user
+
+  OnDuplicate on_duplicate_;
+  std::array<std::atomic<Local*>, kMaxReactors> locals_{};
+  std::array<Stripe, kStripes> stripes_;
+};
+
+}  // namespace percore

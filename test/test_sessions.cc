@@ -1,0 +1,101 @@
+// Sessions over sockets, once per backend: a second login with the same user id kicks the
+// older connection (closed gracefully, reason kicked) or is refused; a user is found and sent
+// to from a foreign thread on whichever reactor it lives; closes forget users.
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "net/sessions.h"
+#include "net/tcp_server.h"
+#include "test/server_harness.h"
+
+namespace percore {
+namespace {
+
+// Whatever a connection sends (one write) is its login: "ok\n", or the refusal's code.
+struct Login {
+  explicit Login(Sessions::OnDuplicate d) : sessions(d) {}
+  Sessions sessions;
+  size_t on_data(Connection& c, std::span<const char> in) {
+    absl::Status s = sessions.bind(c, std::string_view(in.data(), in.size()));
+    c.send(s.ok() ? std::string("ok\n") : absl::StatusCodeToString(s.code()) + "\n");
+    return in.size();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("sessions: a second login kicks the first; sends find the newest", "[sessions]") {
+  Login h(Sessions::OnDuplicate::kKick);
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd first = test::Connect(server.port());
+  REQUIRE(test::SendAll(first.get(), "alice"));
+  CHECK(test::RecvExactly(first.get(), 3) == "ok\n");
+  Fd second = test::Connect(server.port());
+  REQUIRE(test::SendAll(second.get(), "alice"));
+  CHECK(test::RecvExactly(second.get(), 3) == "ok\n");
+  bool closed = false, reset = false;
+  CHECK(test::RecvAll(first.get(), 5000, &closed, &reset).empty());
+  CHECK(closed);
+  CHECK(!reset);  // graceful: what was queued for it went out first
+  CHECK(server.stats().closed[size_t(CloseReason::kKicked)] == 1);
+  CHECK(h.sessions.size() == 1);  // the kicked connection's close did not forget alice
+  REQUIRE(h.sessions.send("alice", Payload::Copy("hi alice\n")).ok());
+  CHECK(test::RecvExactly(second.get(), 9) == "hi alice\n");
+  // A connection binds once.
+  REQUIRE(test::SendAll(second.get(), "bob"));
+  CHECK(test::RecvExactly(second.get(), 20) == "FAILED_PRECONDITION\n");
+  second.reset();
+  CHECK(test::Eventually([&] { return h.sessions.size() == 0; }));
+  CHECK(h.sessions.find("alice").status().code() == absl::StatusCode::kNotFound);
+  CHECK(h.sessions.send("alice", Payload::Copy("x")).status().code() ==
+        absl::StatusCode::kNotFound);
+  server.shutdown();
+}
+
+TEST_CASE("sessions: kRefuse keeps the first login", "[sessions]") {
+  Login h(Sessions::OnDuplicate::kRefuse);
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd first = test::Connect(server.port());
+  REQUIRE(test::SendAll(first.get(), "alice"));
+  CHECK(test::RecvExactly(first.get(), 3) == "ok\n");
+  Fd second = test::Connect(server.port());
+  REQUIRE(test::SendAll(second.get(), "alice"));
+  CHECK(test::RecvExactly(second.get(), 15) == "ALREADY_EXISTS\n");
+  REQUIRE(h.sessions.send("alice", Payload::Copy("still you\n")).ok());
+  CHECK(test::RecvExactly(first.get(), 10) == "still you\n");
+  CHECK(server.stats().closed[size_t(CloseReason::kKicked)] == 0);
+  server.shutdown();
+}
+
+TEST_CASE("sessions: users on every reactor, sent to from a foreign thread", "[sessions]") {
+  Login h(Sessions::OnDuplicate::kKick);
+  Config cfg = test::TestConfig();
+  cfg.threads = 4;
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  std::vector<Fd> users;
+  for (int i = 0; i < 20; ++i) {
+    users.push_back(test::Connect(server.port()));
+    REQUIRE(test::SendAll(users.back().get(), "user" + std::to_string(i)));
+    REQUIRE(test::RecvExactly(users.back().get(), 3) == "ok\n");
+  }
+  CHECK(h.sessions.size() == 20);
+  for (int i = 0; i < 20; ++i) {
+    std::string m = "to user" + std::to_string(i) + std::string(1000, '.') + "\n";
+    REQUIRE(h.sessions.send("user" + std::to_string(i), Payload::Copy(m)).ok());
+  }
+  for (int i = 0; i < 20; ++i) {
+    std::string m = "to user" + std::to_string(i) + std::string(1000, '.') + "\n";
+    CHECK(test::RecvExactly(users[i].get(), m.size()) == m);
+  }
+  std::vector<uint64_t> per = server.stats().open_per_reactor;
+  CHECK(per.size() == 4);
+  users.clear();
+  CHECK(test::Eventually([&] { return h.sessions.size() == 0; }));
+  server.shutdown();
+}
+
+}  // namespace percore
