@@ -1,5 +1,6 @@
 #include "net/sessions.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -16,6 +17,15 @@ struct Sessions::Local final : CloseObserver {
     if (it == users.end()) return;
     sessions.forget(it->second, c.handle());
     users.erase(it);
+  }
+  // The require_bind deadline: arg is slot | generation << 32.
+  static void on_deadline(void* ctx, uint64_t arg) {
+    Local& l = *static_cast<Local*>(ctx);
+    const auto slot = static_cast<uint32_t>(arg);
+    Connection* c = l.table.lookup(slot, static_cast<uint32_t>(arg >> 32));
+    if (c != nullptr && !l.users.contains(slot)) {
+      c->close(CloseMode::kGraceful, CloseReason::kAuthTimeout);
+    }
   }
   Sessions& sessions;
   ConnTable& table;
@@ -79,6 +89,15 @@ absl::Status Sessions::bind(Connection& c, std::string_view user) {
   // Stale by now (it closed meanwhile) is fine: there is nothing left to kick.
   if (older.valid()) older.close(CloseReason::kKicked).IgnoreError();
   return absl::OkStatus();
+}
+
+void Sessions::require_bind(Connection& c, absl::Duration within) {
+  Local& l = local_of(c);
+  const ConnHandle h = c.handle();
+  Reactor& r = l.table.reactor();
+  const auto ms = static_cast<uint64_t>(std::max<int64_t>(0, absl::ToInt64Milliseconds(within)));
+  r.timers().add(r.now_ms() + ms, &Local::on_deadline, &l,
+                 uint64_t{h.slot()} | (uint64_t{h.generation()} << 32));
 }
 
 void Sessions::forget(std::string_view user, const ConnHandle& h) {

@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "net/connection.h"
 #include "pool/payload.h"
 
@@ -39,6 +40,10 @@ class Sessions {
   // kRefuse. With kKick the older connection is closed gracefully: what was queued for it
   // still goes out, so a "logged in elsewhere" notice sent through find() first arrives.
   absl::Status bind(Connection& c, std::string_view user);
+  // On c's reactor thread (on_open, typically): unless c binds a user within `within`, it is
+  // closed gracefully (reason auth_timeout; a "login first" notice queued before still goes
+  // out). One timer on the reactor's wheel; nothing to cancel: binding is checked when it fires.
+  void require_bind(Connection& c, absl::Duration within);
   // Any thread. NotFound when the user is not online.
   absl::StatusOr<ConnHandle> find(std::string_view user) const;
   absl::StatusOr<SendResult> send(std::string_view user, Payload payload) const;

@@ -33,6 +33,8 @@ const char* CloseReasonName(CloseReason r) {
       return "slow_consumer";
     case CloseReason::kKicked:
       return "kicked";
+    case CloseReason::kAuthTimeout:
+      return "auth_timeout";
     case CloseReason::kCount:
       break;
   }

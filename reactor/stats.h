@@ -25,6 +25,7 @@ enum class CloseReason : uint8_t {
   kMalformed,       // the connection's codec found input the protocol does not allow
   kSlowConsumer,    // a room publish found it above its high watermark (policy: close)
   kKicked,          // a second login with the same user id replaced it (Sessions)
+  kAuthTimeout,     // it did not bind a user within its deadline (Sessions::require_bind)
   kCount
 };
 

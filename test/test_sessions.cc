@@ -98,4 +98,32 @@ TEST_CASE("sessions: users on every reactor, sent to from a foreign thread", "[s
   server.shutdown();
 }
 
+// require_bind: a connection that has not logged in by its deadline is closed (auth_timeout);
+// one that did is left alone.
+TEST_CASE("sessions: require_bind closes who did not log in in time", "[sessions]") {
+  struct Strict : Login {
+    Strict() : Login(Sessions::OnDuplicate::kKick) {}
+    void on_open(Connection& c) {
+      c.send(std::string_view("login?\n"));
+      sessions.require_bind(c, absl::Seconds(1));
+    }
+  } h;
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd quick = test::Connect(server.port());
+  Fd silent = test::Connect(server.port());
+  CHECK(test::RecvExactly(quick.get(), 7) == "login?\n");
+  REQUIRE(test::SendAll(quick.get(), "alice"));
+  CHECK(test::RecvExactly(quick.get(), 3) == "ok\n");
+  bool closed = false;
+  CHECK(test::RecvAll(silent.get(), 5000, &closed) == "login?\n");  // the notice, then EOF
+  CHECK(closed);
+  CHECK(server.stats().closed[size_t(CloseReason::kAuthTimeout)] == 1);
+  test::SleepMs(200);  // alice's deadline has passed too
+  CHECK(server.stats().open == 1);
+  REQUIRE(h.sessions.send("alice", Payload::Copy("still here\n")).ok());
+  CHECK(test::RecvExactly(quick.get(), 11) == "still here\n");
+  server.shutdown();
+}
+
 }  // namespace percore
