@@ -9,6 +9,11 @@
 // A handler that speaks framed messages names a codec (protocol/) instead of on_data:
 //   Codec  codec;                                           // a member, with its options
 //   void   on_message(Connection&, std::span<const char> msg);  // one whole frame, no copy
+//   void   on_message(Connection&, std::span<const char> msg, Codec::State&);  // or this: the
+//                                                          // codec's State, to read what the
+//                                                          // frame meant (WsCodec's event) or
+//                                                          // to change it; the next decode, of
+//                                                          // the same input too, sees the change
 //   void   on_codec_error(Connection&, CodecError);        // optional: answer before the close
 //   void   on_codec_error(Connection&, CodecError, const Codec::State&);  // or this, with the
 //                                                          // codec's per-connection State
@@ -23,6 +28,7 @@
 #include <cstddef>
 #include <new>
 #include <span>
+#include <type_traits>
 #include <utility>
 
 #include "protocol/codec.h"
@@ -60,13 +66,26 @@ requires requires { typename H::ConnState; }
 struct StateOf<H> {
   using type = typename H::ConnState;
 };
+
+template <class H>
+struct CodecStateOf {
+  using type = NoState;
+};
+template <class H>
+requires requires { typename std::remove_cvref_t<decltype(std::declval<H&>().codec)>::State; }
+struct CodecStateOf<H> {
+  using type = typename std::remove_cvref_t<decltype(std::declval<H&>().codec)>::State;
+};
 }  // namespace internal
 
 template <class H>
-concept MessageHandler = requires(H& h, Connection& c, std::span<const char> m) {
+concept MessageHandler = requires(H& h) {
   h.codec;
-  h.on_message(c, m);
-};
+}
+&&(
+    requires(H& h, Connection& c, std::span<const char> m) { h.on_message(c, m); } ||
+    requires(H & h, Connection& c, std::span<const char> m,
+             typename internal::CodecStateOf<H>::type& s) { h.on_message(c, m, s); });
 
 template <class H>
 class HandlerAdapter final : public HandlerOps {
@@ -121,19 +140,10 @@ class HandlerAdapter final : public HandlerOps {
   }
 
  private:
-  template <class X>
-  struct CodecStateOf {
-    using type = internal::NoState;
-  };
-  template <class X>
-  requires requires { typename std::remove_cvref_t<decltype(std::declval<X&>().codec)>::State; }
-  struct CodecStateOf<X> {
-    using type = typename std::remove_cvref_t<decltype(std::declval<X&>().codec)>::State;
-  };
   // The codec's per-connection State, and how many bytes its next decode needs at least (so a
   // large frame arriving in pieces is not decoded again and again).
   struct CodecSlot {
-    typename CodecStateOf<H>::type state{};
+    typename internal::CodecStateOf<H>::type state{};
     size_t need = 0;
   };
   static constexpr size_t codec_offset() {
@@ -161,8 +171,17 @@ size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
     CodecSlot& slot = slot_at(&c.template state<char>());
     size_t used = 0;
     uint64_t frames = 0;
+    // A codec that rewrites its input (WsCodec unmasks a frame's payload where it lies) takes
+    // a mutable view. Casting the constness away is sound: the bytes are the framework's own
+    // (the epoll scratch buffer, the connection's kept-input buffer, an io_uring provided
+    // buffer), shared with no one else and not read again once consumed, and such a codec
+    // rewrites only a frame it consumes whole (a kNeedMore leaves the bytes as they were, for
+    // the next call to see them again).
+    constexpr bool kMutable = !requires { h_.codec.decode(slot.state, std::span<const char>()); };
+    using Span = std::conditional_t<kMutable, std::span<char>, std::span<const char>>;
+    const Span all(const_cast<typename Span::element_type*>(in.data()), in.size());
     while (used < in.size() && in.size() - used >= slot.need) {
-      std::span<const char> rest = in.subspan(used);
+      Span rest = all.subspan(used);
       Decoded d = h_.codec.decode(slot.state, rest);
       if (d.kind == Decoded::Kind::kNeedMore) {
         slot.need = d.need;
@@ -184,7 +203,12 @@ size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
       }
       used += d.consumed;
       ++frames;
-      h_.on_message(c, rest.subspan(d.offset, d.size));
+      const std::span<const char> msg = rest.subspan(d.offset, d.size);
+      if constexpr (requires { h_.on_message(c, msg, slot.state); }) {
+        h_.on_message(c, msg, slot.state);
+      } else {
+        h_.on_message(c, msg);
+      }
       // The handler closed, or paused (the rest is kept and handed over on resume).
       if (c.closing() || c.reading_paused()) break;
     }

@@ -19,6 +19,7 @@
 #include "test/server_harness.h"
 #include "tools/apps/framed.h"
 #include "tools/apps/line.h"
+#include "tools/apps/ws.h"
 
 namespace percore {
 namespace {
@@ -307,6 +308,59 @@ TEST_CASE("the line and framed apps pause at the configured high watermark", "[m
     const std::string frame = std::string("\0\x40", 2) + std::string(64, 'f');
     PausesAtTheWatermark<apps::FramedEchoHandler>(frame, frame.size());
   }
+}
+
+namespace {
+// A client frame: masked, as RFC 6455 requires of clients (UnmaskWs is its own inverse).
+std::string ClientWsFrame(WsOpcode op, std::string payload) {
+  const uint8_t mask[4] = {0x12, 0x34, 0x56, 0x78};
+  std::string f(1, static_cast<char>(0x80 | static_cast<uint8_t>(op)));
+  if (payload.size() < 126) {
+    f.push_back(static_cast<char>(0x80 | payload.size()));
+  } else {
+    f.push_back(static_cast<char>(0x80 | 126));
+    f.push_back(static_cast<char>(payload.size() >> 8));
+    f.push_back(static_cast<char>(payload.size() & 0xFF));
+  }
+  f.append(reinterpret_cast<const char*>(mask), 4);
+  UnmaskWs(std::span<char>(payload.data(), payload.size()), mask);
+  return f + payload;
+}
+}  // namespace
+
+// The ws app's frames are unmasked in place (the mutable view on_frames passes) both in the read
+// buffer (frames behind the upgrade, in one write) and in the kept input (a frame in pieces).
+TEST_CASE("the ws app: frames behind the upgrade, a frame in pieces, a close echoed",
+          "[messages]") {
+  apps::WsHandler h;
+  TcpServer server(test::TestConfig(), h);
+  REQUIRE(server.start().ok());
+  Fd fd = Connect(server.port());
+  const std::string upgrade =
+      "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  const std::string accepted =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+  REQUIRE(SendAll(fd.get(), upgrade + ClientWsFrame(WsOpcode::kText, "hi") +
+                                ClientWsFrame(WsOpcode::kPing, "p")));
+  CHECK(RecvExactly(fd.get(), accepted.size()) == accepted);
+  CHECK(RecvExactly(fd.get(), 7) == std::string("\x81\x02hi\x8a\x01p", 7));
+
+  std::string body(300, 'b');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>(i);
+  const std::string frame = ClientWsFrame(WsOpcode::kBinary, body);
+  for (size_t i = 0; i < frame.size(); i += 7) {
+    REQUIRE(SendAll(fd.get(), frame.substr(i, 7)));
+    test::SleepMs(1);
+  }
+  CHECK(RecvExactly(fd.get(), 4 + body.size()) == std::string("\x82\x7e\x01\x2c", 4) + body);
+
+  REQUIRE(SendAll(fd.get(), ClientWsFrame(WsOpcode::kClose, std::string("\x0f\xa1", 2))));
+  bool closed = false;
+  CHECK(test::RecvAll(fd.get(), 5000, &closed) == std::string("\x88\x02\x0f\xa1", 4));
+  CHECK(closed);
+  server.shutdown();
 }
 
 }  // namespace percore

@@ -76,6 +76,8 @@ for flavour in release asan tsan; do
     script "release/kv-clients" kv test/clients_kv.sh build/release/tools/percore
     # The http app against real clients (curl, wrk, raw sockets).
     script "release/http-clients" http test/clients_http.sh build/release/tools/percore
+    # The ws app against Python's websockets library and raw frames (python3-websockets).
+    script "release/ws-clients" ws test/clients_ws.sh build/release/tools/percore
     # libFuzzer targets over protocol/ (clang, its own build in build/fuzz): one per target,
     # each target's line shown even when it passed.
     script "release/fuzz" fuzz tools/run_fuzz.sh

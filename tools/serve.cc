@@ -23,6 +23,7 @@
 #include "tools/apps/http.h"
 #include "tools/apps/kv.h"
 #include "tools/apps/line.h"
+#include "tools/apps/ws.h"
 #include "tools/cli_config.h"
 #include "tools/commands.h"
 
@@ -101,8 +102,9 @@ int ServeMain(int argc, char** argv) {
   int port = -1;
   bool stats = false;
   bool prometheus = false;
-  app.add_option("--app", app_name, "built-in app to serve")
-      ->check(CLI::IsMember({"echo", "framed", "line", "kv", "http"}))
+  app.add_option("--app", app_name,
+                 "built-in app to serve (ws: HTTP on / and a WebSocket echo at /ws)")
+      ->check(CLI::IsMember({"echo", "framed", "line", "kv", "http", "ws"}))
       ->capture_default_str();
   app.add_option("--port", port,
                  "shorthand for --listen 127.0.0.1:PORT (loopback only); with --listen, "
@@ -172,6 +174,17 @@ int ServeMain(int argc, char** argv) {
       config.max_frame = static_cast<uint32_t>(http.codec.max_frame());
     }
     return Serve(config, http, *signals, stats, prometheus);
+  }
+  if (app_name == "ws") {
+    apps::WsHandler ws;
+    // As for http: a frame within the codec's limits (a 1 MiB WebSocket frame, or a request)
+    // must fit in the kept input, so that the codec decides and answers 1009 (or 413) with a
+    // close frame rather than the framework closing without one. A fragmented message is
+    // gathered in the codec's State, not in the kept input.
+    if (config.max_frame < ws.codec.max_frame()) {
+      config.max_frame = static_cast<uint32_t>(ws.codec.max_frame());
+    }
+    return Serve(config, ws, *signals, stats, prometheus);
   }
   if (app_name == "line") {
     apps::LineHandler line;
