@@ -38,6 +38,7 @@ class RingBuffer {
   // Appends all of `data` or nothing: false when it would pass cap or the pool ran out.
   // Inline when it fits the tail chunk: the common small send is one memcpy.
   bool append(std::string_view data) {
+    if (data.empty()) return true;  // (memcpy from an empty view's nullptr would be UB)
     if (tail_ != nullptr && tail_->shared == nullptr &&
         data.size() <= chunk_capacity() - tail_->end && data.size() <= cap_ - size_) {
       std::memcpy(tail_->data() + tail_->end, data.data(), data.size());
