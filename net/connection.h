@@ -119,8 +119,8 @@ class Connection {
 
  private:
   friend class ConnTable;
-  friend class Rooms;  // reach the connection's table (their per-reactor state)
-  friend class Sessions;
+  template <class>
+  friend class PerReactor;  // reaches the connection's table (per-reactor state of Rooms...)
 
   // marks_: list memberships and the read-side toggles; not the lifecycle.
   static constexpr uint8_t kPaused = 1;      // the handler paused reading

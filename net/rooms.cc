@@ -1,8 +1,5 @@
 #include "net/rooms.h"
 
-#include <cstdio>
-#include <cstdlib>
-
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "net/conn_table.h"
@@ -37,7 +34,10 @@ struct Rooms::Local final : CloseObserver {
   // join elsewhere.
   absl::node_hash_map<Id, Group> groups;
   absl::flat_hash_map<uint32_t, std::vector<Id>> joined;  // by slot: what a close must undo
-  int fanning_out = 0;  // > 0: removals only mark members kGone; the fan-out compacts after
+  // While a fan-out walks a group, removals (a slow member closed, its on_close leaving other
+  // rooms) only mark members kGone and list their group; the fan-out compacts those after.
+  bool fanning_out = false;
+  std::vector<Id> to_compact;
 };
 
 Rooms::Id Rooms::Named(std::string_view name) {
@@ -48,28 +48,10 @@ Rooms::Id Rooms::Named(std::string_view name) {
 
 Rooms::Rooms() = default;
 
-Rooms::~Rooms() {
-  for (auto& l : locals_) delete l.load(std::memory_order_acquire);
-}
+Rooms::~Rooms() = default;
 
 Rooms::Local& Rooms::local_of(Connection& c) {
-  ConnTable& table = *c.table_;
-  const uint32_t i = table.reactor().index();
-  if (i >= kMaxReactors) {
-    std::fprintf(stderr, "Rooms: reactor %u is above the %zu reactors rooms serve\n", i,
-                 kMaxReactors);
-    std::abort();
-  }
-  Local* l = locals_[i].load(std::memory_order_acquire);
-  if (l == nullptr) {  // only this reactor's thread creates its Local
-    l = new Local(*this, table);
-    table.add_close_observer(l);
-    locals_[i].store(l, std::memory_order_release);
-  } else if (&l->table != &table) {
-    std::fprintf(stderr, "Rooms: one Rooms object serves the connections of one server\n");
-    std::abort();
-  }
-  return *l;
+  return locals_.of(c, [this](ConnTable& table) { return new Local(*this, table); });
 }
 
 bool Rooms::join(Connection& c, Id room) {
@@ -115,8 +97,9 @@ void Rooms::remove_member(Local& l, Id room, uint32_t slot) {
   Local::Group& g = it->second;
   for (size_t i = 0; i < g.members.size(); ++i) {
     if (g.members[i].slot != slot) continue;
-    if (l.fanning_out > 0) {
+    if (l.fanning_out) {
       g.members[i].slot = Local::kGone;
+      l.to_compact.push_back(room);
     } else {
       g.members[i] = g.members.back();
       g.members.pop_back();
@@ -125,7 +108,7 @@ void Rooms::remove_member(Local& l, Id room, uint32_t slot) {
     l.stats().room_members.sub();
     if (last_here) {
       l.stats().rooms.sub();
-      if (l.fanning_out == 0) l.groups.erase(it);
+      if (!l.fanning_out) l.groups.erase(it);
     }
     left(room, l.index(), last_here);
     return;
@@ -162,7 +145,7 @@ absl::StatusOr<int> Rooms::publish(Id room, const Payload& payload, Slow slow) {
   int posted = 0, refused = 0;
   for (uint32_t i = 0; reactors != 0; ++i, reactors >>= 1) {
     if (!(reactors & 1)) continue;
-    Local* l = locals_[i].load(std::memory_order_acquire);
+    Local* l = locals_.at(i);
     // Posted even from reactor i itself: a direct fan-out would overtake this thread's
     // earlier publishes still in the queue.
     if (l->table.reactor().post(
@@ -185,7 +168,7 @@ void Rooms::fan_out(Local& l, Id room, const Payload& payload, Slow slow) {
   if (it == l.groups.end()) return;
   Local::Group& g = it->second;
   ReactorStats& st = l.stats();
-  ++l.fanning_out;
+  l.fanning_out = true;  // (never nested: fan-outs run from posted tasks, one at a time)
   // By index: a callback run from here (on_close of a member closed as slow) may join this
   // room and grow the vector; members who join now start with the next message.
   const size_t n = g.members.size();
@@ -204,10 +187,15 @@ void Rooms::fan_out(Local& l, Id room, const Payload& payload, Slow slow) {
     }
     if (c->send(payload) != SendResult::kClosed) st.room_deliveries.add();
   }
-  if (--l.fanning_out == 0) {
-    std::erase_if(g.members, [](const Local::Member& m) { return m.slot == Local::kGone; });
-    if (g.live == 0) l.groups.erase(it);
+  l.fanning_out = false;
+  for (Id id : l.to_compact) {  // usually empty: nothing to scan on a quiet publish
+    auto gi = l.groups.find(id);
+    if (gi == l.groups.end()) continue;  // listed twice, already gone
+    std::erase_if(gi->second.members,
+                  [](const Local::Member& m) { return m.slot == Local::kGone; });
+    if (gi->second.live == 0) l.groups.erase(gi);
   }
+  l.to_compact.clear();
 }
 
 size_t Rooms::size(Id room) const {

@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "net/connection.h"
+#include "net/per_reactor.h"
 #include "pool/payload.h"
 
 namespace percore {
@@ -65,9 +66,8 @@ class Rooms {
     absl::flat_hash_map<Id, Entry> rooms;
   };
   static constexpr size_t kStripes = 16;
-  static constexpr size_t kMaxReactors = 64;
 
-  Local& local_of(Connection& c);
+  Local& local_of(Connection& c);  // c's reactor's memberships
   Stripe& stripe_of(Id room) { return stripes_[room % kStripes]; }
   const Stripe& stripe_of(Id room) const { return stripes_[room % kStripes]; }
   // The directory's side of a join or leave on reactor `r`: the count, and the reactor's bit
@@ -77,7 +77,7 @@ class Rooms {
   void fan_out(Local& l, Id room, const Payload& payload, Slow slow);
   void remove_member(Local& l, Id room, uint32_t slot);
 
-  std::array<std::atomic<Local*>, kMaxReactors> locals_{};
+  PerReactor<Local> locals_;
   std::array<Stripe, kStripes> stripes_;
 };
 

@@ -1,8 +1,6 @@
 #include "net/sessions.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 
 #include "net/conn_table.h"
 
@@ -34,9 +32,7 @@ struct Sessions::Local final : CloseObserver {
 
 Sessions::Sessions(OnDuplicate on_duplicate) : on_duplicate_(on_duplicate) {}
 
-Sessions::~Sessions() {
-  for (auto& l : locals_) delete l.load(std::memory_order_acquire);
-}
+Sessions::~Sessions() = default;
 
 Sessions::Stripe& Sessions::stripe_of(std::string_view user) {
   return stripes_[(UserHash{}(user) >> 40) % kStripes];  // high bits: the map uses the low
@@ -46,23 +42,7 @@ const Sessions::Stripe& Sessions::stripe_of(std::string_view user) const {
 }
 
 Sessions::Local& Sessions::local_of(Connection& c) {
-  ConnTable& table = *c.table_;
-  const uint32_t i = table.reactor().index();
-  if (i >= kMaxReactors) {
-    std::fprintf(stderr, "Sessions: reactor %u is above the %zu reactors sessions serve\n", i,
-                 kMaxReactors);
-    std::abort();
-  }
-  Local* l = locals_[i].load(std::memory_order_acquire);
-  if (l == nullptr) {  // only this reactor's thread creates its Local
-    l = new Local(*this, table);
-    table.add_close_observer(l);
-    locals_[i].store(l, std::memory_order_release);
-  } else if (&l->table != &table) {
-    std::fprintf(stderr, "Sessions: one Sessions object serves the connections of one server\n");
-    std::abort();
-  }
-  return *l;
+  return locals_.of(c, [this](ConnTable& table) { return new Local(*this, table); });
 }
 
 absl::Status Sessions::bind(Connection& c, std::string_view user) {

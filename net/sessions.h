@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "net/connection.h"
+#include "net/per_reactor.h"
 #include "pool/payload.h"
 
 namespace percore {
@@ -63,14 +64,13 @@ class Sessions {
     absl::flat_hash_map<std::string, ConnHandle, UserHash, std::equal_to<>> users;
   };
   static constexpr size_t kStripes = 16;
-  static constexpr size_t kMaxReactors = 64;
   Stripe& stripe_of(std::string_view user);
   const Stripe& stripe_of(std::string_view user) const;
   Local& local_of(Connection& c);
   void forget(std::string_view user, const ConnHandle& h);  // only if h still holds user
 
   OnDuplicate on_duplicate_;
-  std::array<std::atomic<Local*>, kMaxReactors> locals_{};
+  PerReactor<Local> locals_;
   std::array<Stripe, kStripes> stripes_;
 };
 
