@@ -117,12 +117,19 @@ check "... naming the choices" grep -q "kqueue.*epoll, io_uring, auto" "$tmp/ben
 "$bin" bench --conns 0 >/dev/null 2>"$tmp/bench3"
 check "a bad --conns is refused by name" grep -q -- "--conns" "$tmp/bench3"
 
+# start_on_port WHAT COMMAND... (use "$port", already set): runs it in the background and checks
+# that it listens; stop_server ends it.
+start_on_port() {
+  "${@:2}" >/dev/null 2>&1 &
+  server_pid=$!
+  pids+=($server_pid)
+  check "$1 starts" wait_listening "$port"
+}
+stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null; }
+
 # The line app: CRLF or LF lines come back with LF; a line over 64 KiB is refused and closed.
 port=$(free_port)
-"$bin" serve --app line --port "$port" --threads 1 >/dev/null 2>"$tmp/line.err" &
-pids+=($!)
-line_pid=$!
-check "serve --app line starts" wait_listening "$port"
+start_on_port "serve --app line" "$bin" serve --app line --port "$port" --threads 1
 line_roundtrip() {
   exec 3<>/dev/tcp/127.0.0.1/"$port" || return 1
   printf 'hello\r\nwor' >&3
@@ -143,15 +150,11 @@ too_long() {
   [ "$got" = "-ERR line too_large" ]
 }
 check "a line over max_line gets an error and a close" too_long
-kill "$line_pid"; wait "$line_pid" 2>/dev/null
+stop_server
 
 # The README's game server example (docs/examples/game_server.cc), built by the test build.
-game=$(dirname "$bin")/../test/game_server_example
 port=$(free_port)
-"$game" "$port" >/dev/null 2>&1 &
-pids+=($!)
-game_pid=$!
-check "the game server example starts" wait_listening "$port"
+start_on_port "the game server example" "$(dirname "$bin")/../test/game_server_example" "$port"
 game_session() {
   exec 3<>/dev/tcp/127.0.0.1/"$port" || return 1
   printf '\x00\x02\x00\x02' >&3                         # move before login
@@ -164,16 +167,12 @@ game_session() {
     printf 'welcome alice' | od -An -tx1 | tr -d ' \n')00060066$(printf '3,-2' | od -An -tx1 | tr -d ' \n')" ]
 }
 check "it answers by message id, with per-connection state" game_session
-kill "$game_pid"; wait "$game_pid" 2>/dev/null
+stop_server
 
 # The README's rooms example (docs/examples/room_chat.cc): two members of one room and one
 # outsider, each on its own connection (spread over the reactors).
-chat=$(dirname "$bin")/../test/room_chat_example
 port=$(free_port)
-"$chat" "$port" >/dev/null 2>&1 &
-pids+=($!)
-chat_pid=$!
-check "the rooms example starts" wait_listening "$port"
+start_on_port "the rooms example" "$(dirname "$bin")/../test/room_chat_example" "$port"
 room_session() {
   exec 3<>/dev/tcp/127.0.0.1/"$port" || return 1
   exec 4<>/dev/tcp/127.0.0.1/"$port" || return 1
@@ -191,7 +190,7 @@ room_session() {
   [ "$a" = "lobby: hello all" ] && [ "$b" = "lobby: hello all" ] && [ -z "$c" ]
 }
 check "a said line reaches the room's members and nobody else" room_session
-kill "$chat_pid"; wait "$chat_pid" 2>/dev/null
+stop_server
 
 echo "cli: $pass passed, $fail failed"
 exit "$fail"

@@ -23,18 +23,22 @@ struct Login {
   }
 };
 
+// Connects and logs in as `user`; `answer` is what the server must say to it.
+Fd LogIn(uint16_t port, const std::string& user, const std::string& answer) {
+  Fd fd = test::Connect(port);
+  REQUIRE(test::SendAll(fd.get(), user));
+  CHECK(test::RecvExactly(fd.get(), answer.size()) == answer);
+  return fd;
+}
+
 }  // namespace
 
 TEST_CASE("sessions: a second login kicks the first; sends find the newest", "[sessions]") {
   Login h(Sessions::OnDuplicate::kKick);
   TcpServer server(test::TestConfig(), h);
   REQUIRE(server.start().ok());
-  Fd first = test::Connect(server.port());
-  REQUIRE(test::SendAll(first.get(), "alice"));
-  CHECK(test::RecvExactly(first.get(), 3) == "ok\n");
-  Fd second = test::Connect(server.port());
-  REQUIRE(test::SendAll(second.get(), "alice"));
-  CHECK(test::RecvExactly(second.get(), 3) == "ok\n");
+  Fd first = LogIn(server.port(), "alice", "ok\n");
+  Fd second = LogIn(server.port(), "alice", "ok\n");
   bool closed = false, reset = false;
   CHECK(test::RecvAll(first.get(), 5000, &closed, &reset).empty());
   CHECK(closed);
@@ -58,12 +62,8 @@ TEST_CASE("sessions: kRefuse keeps the first login", "[sessions]") {
   Login h(Sessions::OnDuplicate::kRefuse);
   TcpServer server(test::TestConfig(), h);
   REQUIRE(server.start().ok());
-  Fd first = test::Connect(server.port());
-  REQUIRE(test::SendAll(first.get(), "alice"));
-  CHECK(test::RecvExactly(first.get(), 3) == "ok\n");
-  Fd second = test::Connect(server.port());
-  REQUIRE(test::SendAll(second.get(), "alice"));
-  CHECK(test::RecvExactly(second.get(), 15) == "ALREADY_EXISTS\n");
+  Fd first = LogIn(server.port(), "alice", "ok\n");
+  Fd second = LogIn(server.port(), "alice", "ALREADY_EXISTS\n");
   REQUIRE(h.sessions.send("alice", Payload::Copy("still you\n")).ok());
   CHECK(test::RecvExactly(first.get(), 10) == "still you\n");
   CHECK(server.stats().closed[size_t(CloseReason::kKicked)] == 0);
@@ -78,9 +78,7 @@ TEST_CASE("sessions: users on every reactor, sent to from a foreign thread", "[s
   REQUIRE(server.start().ok());
   std::vector<Fd> users;
   for (int i = 0; i < 20; ++i) {
-    users.push_back(test::Connect(server.port()));
-    REQUIRE(test::SendAll(users.back().get(), "user" + std::to_string(i)));
-    REQUIRE(test::RecvExactly(users.back().get(), 3) == "ok\n");
+    users.push_back(LogIn(server.port(), "user" + std::to_string(i), "ok\n"));
   }
   CHECK(h.sessions.size() == 20);
   for (int i = 0; i < 20; ++i) {
