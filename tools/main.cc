@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tools/commands.h"
+#include "tools/version.h"
 
 namespace {
 
@@ -24,10 +25,15 @@ int main(int argc, char** argv) {
   const char* usage =
       "usage: percore serve [--app echo] [--port P] [--config file.toml] [flags...]\n"
       "       percore bench [--compare epoll,io_uring] [--conns N] [--size B] [--depth D] ...\n"
+      "       percore --version\n"
       "       percore <command> --help\n";
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(usage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
+  }
+  if (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0) {
+    std::printf("%s\n", percore::tools::VersionString().c_str());
+    return 0;
   }
   RaiseOpenFileLimit();
   if (std::strcmp(argv[1], "serve") == 0) return percore::tools::ServeMain(argc - 1, argv + 1);
