@@ -130,7 +130,8 @@ ProbeSection Files(const HostFacts& h) {
 ProbeSection Network(const HostFacts& h) {
   ProbeSection s{"network", "network"};
   s.add("somaxconn", "net.core.somaxconn",
-        Shown(h.somaxconn, absl::StrCat("listen backlog ceiling; percore asks ", Config{}.backlog)),
+        Shown(h.somaxconn,
+              absl::StrCat("listen backlog ceiling; percore asks ", Thousands(Config{}.backlog))),
         OrNull(h.somaxconn));
   s.add("tcp_max_syn_backlog", "net.ipv4.tcp_max_syn_backlog", Shown(h.tcp_max_syn_backlog),
         OrNull(h.tcp_max_syn_backlog));
