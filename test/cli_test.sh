@@ -166,6 +166,10 @@ check "... --[no-]keepalive to false, --backlog to 4096, --write-timeout to 30s"
 check "a negative count is refused" [ $? -ne 0 ]
 check "... naming the flag and the accepted values" \
   grep -q -- "--max-connections: '-1' is not a whole number from 0 to 4294967295" "$tmp/err9"
+"$bin" serve --tcp-nodelay=maybe --port "$(free_port)" >/dev/null 2>"$tmp/err10"
+check "a switch given a value that is not a boolean is refused" [ $? -ne 0 ]
+check "... naming the flag and the accepted values" \
+  grep -q -- "--tcp-nodelay: 'maybe' is not true or false" "$tmp/err10"
 
 # 6. The README's main job, shortened: both backends under byte-checked load, a table.
 "$bin" bench --conns 20 --depth 4 --duration 0.5 --warmup 0.2 --rounds 3 >"$tmp/bench" \

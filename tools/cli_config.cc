@@ -55,8 +55,19 @@ void AddNumber(CLI::App& app, const std::string& name, T* v, const std::string& 
 }
 
 // A negatable boolean ("--x,!--no-x"), its default shown as for options (see HelpFormatter).
+// A value given to it (--x=maybe, or `x = maybe` in the file) is refused by the flag's name.
 void AddSwitch(CLI::App& app, const std::string& names, bool* v, const std::string& help) {
-  app.add_flag(names, *v, help)->default_str(*v ? "true" : "false");
+  CLI::Validator boolean(
+      [](std::string& text) -> std::string {
+        try {
+          CLI::detail::to_flag_value(text);
+          return "";
+        } catch (const std::exception&) {
+          return absl::StrCat("'", text, "' is not true or false (on/off, yes/no, 1/0)");
+        }
+      },
+      "");
+  app.add_flag(names, *v, help)->check(boolean)->default_str(*v ? "true" : "false");
 }
 
 }  // namespace
