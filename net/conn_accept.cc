@@ -70,12 +70,28 @@ void ConnTable::adopt(int fd) {
     ::close(fd);
     return;
   }
+  Admission::IpKey ip{};
+  if (shared_.admission.enabled()) {
+    Admission::Verdict v = shared_.admission.admit(fd, r_.now_ms(), &ip);
+    if (v != Admission::Verdict::kAdmit) {
+      shared_.fds_total.fetch_sub(1, std::memory_order_relaxed);
+      (v == Admission::Verdict::kRate ? st.rejected_accept_rate : st.rejected_per_ip).add();
+      SetLingerZero(fd);
+      ::close(fd);
+      return;
+    }
+  }
   uint32_t slot = slab_.allocate();
   if (slot == SlabStorage::kNoSlot) {
+    shared_.admission.release(ip);
     shared_.fds_total.fetch_sub(1, std::memory_order_relaxed);
     st.rejected_max_conns.add();
     ::close(fd);
     return;
+  }
+  if (shared_.admission.per_ip()) {
+    if (ip_keys_.size() <= slot) ip_keys_.resize(slab_.capacity());
+    ip_keys_[slot] = ip;
   }
   Connection* c = new (slab_.at(slot)) Connection(this, &r_.pool());
   c->ch_.fd = fd;
@@ -86,6 +102,8 @@ void ConnTable::adopt(int fd) {
   h_.construct_state(state_of(*c));
   if (absl::Status s = r_.backend().open(c->ch_); !s.ok()) {
     shared_.fds_total.fetch_sub(1, std::memory_order_relaxed);
+    shared_.admission.release(ip);
+    if (slot < ip_keys_.size()) ip_keys_[slot] = {};
     st.accept_errors.add();
     ::close(fd);
     c->ch_.fd = -1;

@@ -133,6 +133,10 @@ void ConnTable::finish(Connection& c) {
   if (c.marks_ & Connection::kFdCounted) {
     c.marks_ &= ~Connection::kFdCounted;
     shared_.fds_total.fetch_sub(1, std::memory_order_relaxed);
+    if (c.ch_.slot < ip_keys_.size()) {
+      shared_.admission.release(ip_keys_[c.ch_.slot]);
+      ip_keys_[c.ch_.slot] = {};
+    }
   }
   closing_.push_back(c.ch_.slot);
 }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "net/admission.h"
 #include "net/connection.h"
 #include "net/handler.h"
 #include "net/output_gauges.h"
@@ -43,6 +44,7 @@ class ConnTable;
 // What the tables of one server share: the count of fds held by connections (open or
 // lingering, for max_connections) and the hand-off targets.
 struct ServerShared {
+  Admission admission;  // configured before the loops start
   std::atomic<uint32_t> fds_total{0};
   std::atomic<uint32_t> next_rr{0};
   std::vector<ConnTable*> tables;  // indexed by reactor; written before the loops start
@@ -167,6 +169,7 @@ class ConnTable final : public IoSink {
   const uint64_t heartbeat_ms_;  // 0: no heartbeat (off, or the handler has no on_heartbeat)
   SlabStorage slab_;
   OutputGauges gauges_;
+  std::vector<Admission::IpKey> ip_keys_;  // by slot; only with a per-IP limit
   size_t open_ = 0;
   size_t lingering_ = 0;  // closed (on_close ran) but still reading until the peer's FIN
   std::atomic<uint32_t> incoming_{0};      // hand-offs posted to this table, not yet adopted

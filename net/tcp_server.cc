@@ -43,6 +43,7 @@ absl::Status TcpServer::start() {
     }
     listeners.push_back(std::move(*fd));
   }
+  shared_.admission.configure(config_);
   // Tables are built on their reactor's thread; publish the list before any accept happens.
   for (size_t i = 0; i < group_.size(); ++i) {
     tables_[i] = std::make_unique<ConnTable>(group_.at(i), *handler_, shared_);

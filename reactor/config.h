@@ -27,6 +27,13 @@ struct Config {
   int backlog = 4096;
   AcceptMode accept_mode = AcceptMode::kReusePort;
   uint32_t max_connections = 0;  // 0: unlimited; excess is accepted and closed at once
+  // Admission limits (net/admission.h); excess is accepted and reset at once, counted by
+  // reason. Connections per source IP address (Unix-domain peers exempt); 0: off.
+  uint32_t max_conns_per_ip = 0;
+  // Accepted connections per second over the whole server, a token bucket holding
+  // accept_burst (0: one second's worth); 0: off.
+  uint32_t accept_rate = 0;
+  uint32_t accept_burst = 0;
 
   // Socket options.
   bool tcp_nodelay = true;

@@ -73,6 +73,8 @@ constexpr Field kFields[] = {
     {&ReactorStats::room_deliveries, &StatsSnapshot::room_deliveries},
     {&ReactorStats::room_dropped, &StatsSnapshot::room_dropped},
     {&ReactorStats::offload_dropped, &StatsSnapshot::offload_dropped},
+    {&ReactorStats::rejected_per_ip, &StatsSnapshot::rejected_per_ip},
+    {&ReactorStats::rejected_accept_rate, &StatsSnapshot::rejected_accept_rate},
     {&ReactorStats::pool_chunks_in_use, &StatsSnapshot::pool_chunks_in_use},
     {&ReactorStats::pool_failures, &StatsSnapshot::pool_failures},
 };
@@ -130,6 +132,8 @@ constexpr Metric kMetrics[] = {
     {"connections_accepted_total", "counter", &StatsSnapshot::accepted},
     {"connections_open", "gauge", &StatsSnapshot::open},
     {"connections_rejected_max_total", "counter", &StatsSnapshot::rejected_max_conns},
+    {"connections_rejected_per_ip_total", "counter", &StatsSnapshot::rejected_per_ip},
+    {"connections_rejected_accept_rate_total", "counter", &StatsSnapshot::rejected_accept_rate},
     {"accept_errors_total", "counter", &StatsSnapshot::accept_errors},
     {"bytes_in_total", "counter", &StatsSnapshot::bytes_in},
     {"bytes_out_total", "counter", &StatsSnapshot::bytes_out},

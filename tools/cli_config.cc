@@ -82,6 +82,12 @@ void AddConfigOptions(CLI::App& app, Config& c) {
   AddEnum(app, "--accept-mode", &c.accept_mode, ParseAcceptMode, AcceptModeName,
           "reuseport (a listener per reactor), round_robin or least_conns (one acceptor)");
   AddNumber(app, "--max-connections", &c.max_connections, "0 = unlimited; excess closed at once");
+  AddNumber(app, "--max-conns-per-ip", &c.max_conns_per_ip,
+            "connections per source IP; excess reset at once (unix peers exempt; 0 = off)");
+  AddNumber(app, "--accept-rate", &c.accept_rate,
+            "accepted connections per second, server-wide; excess reset at once (0 = off)");
+  AddNumber(app, "--accept-burst", &c.accept_burst,
+            "accept-rate bucket size (0 = one second's worth)");
   AddSwitch(app, "--tcp-nodelay,!--no-tcp-nodelay", &c.tcp_nodelay,
             "TCP_NODELAY on accepted sockets");
   AddSwitch(app, "--keepalive,!--no-keepalive", &c.keepalive, "SO_KEEPALIVE on accepted sockets");
