@@ -23,6 +23,7 @@
 #include "reactor/config.h"
 #include "tools/commands.h"
 #include "tools/load_client.h"
+#include "tools/proc_stats.h"
 #include "tools/syscall_counter.h"
 
 namespace percore::tools {
@@ -39,38 +40,6 @@ struct Row {
   long idle_bytes_per_conn = -1;
   bool ok = false;
 };
-
-void Pin(pid_t pid, int cpu) {
-  if (std::thread::hardware_concurrency() < 2) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  ::sched_setaffinity(pid, sizeof set, &set);
-}
-
-// utime + stime of a process, in microseconds.
-double CpuUs(pid_t pid) {
-  std::ifstream f(absl::StrFormat("/proc/%d/stat", pid));
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = s.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(s.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);
-  }
-  return ticks * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-long RssKb(pid_t pid) {
-  std::ifstream f(absl::StrFormat("/proc/%d/status", pid));
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return 0;
-}
 
 // "framed@epoll" -> {"framed", "epoll"}; "epoll" -> {"echo", "epoll"}.
 std::pair<std::string, std::string> SplitContender(const std::string& entry) {
@@ -186,12 +155,6 @@ void PrintTable(const std::vector<Row>& rows, size_t size, bool idle) {
         row.r.p50_us, row.r.p99_us, row.r.p999_us, row.server_us_per_msg, row.syscalls_per_msg,
         row.ratio, static_cast<unsigned long long>(row.r.errors), row.idle_bytes_per_conn);
   }
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
 }
 
 // One backend's rounds as one row: the median round's figures, medians of the per-message
