@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "reactor/config.h"
+#include "tools/bench_fanout.h"
 #include "tools/commands.h"
 #include "tools/load_client.h"
 #include "tools/proc_stats.h"
@@ -186,6 +187,9 @@ Row Combine(const std::vector<Row>& runs, const std::vector<Row>& base) {
 }  // namespace
 
 int BenchMain(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--fanout") return FanoutBenchMain(argc, argv);
+  }
   CLI::App app("percore bench: byte-checked echo load over loopback", "percore bench");
   LoadOptions opt;
   int port = 0;
