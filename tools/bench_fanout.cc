@@ -120,6 +120,7 @@ struct Settings {
   std::vector<std::string> servers;  // chat@BACKEND | redis
   FanoutProtocol chat_protocol = FanoutProtocol::kChat;
   std::string heartbeat;  // passed to chat servers as --heartbeat-interval when given
+  std::string percore;    // the binary that serves chat@; empty: this one
   int rounds = 5;
   int idle_members = 0;
   bool pin = true;
@@ -144,7 +145,8 @@ Child StartServer(const Settings& st, const std::string& server, uint16_t port) 
     args.push_back("--heartbeat-interval");
     args.push_back(st.heartbeat);
   }
-  return Child::Start(args, true, port, st.pin);
+  if (!st.percore.empty()) args[0] = st.percore;
+  return Child::Start(args, st.percore.empty(), port, st.pin);
 }
 
 struct Row {
@@ -423,6 +425,9 @@ int FanoutBenchMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--heartbeat-interval", st.heartbeat,
                  "passed to the chat servers started (e.g. 30s)");
+  app.add_option("--percore", st.percore,
+                 "the percore binary that serves chat@BACKEND (default: this one; another build "
+                 "to compare builds)");
   app.add_option("--idle-members", st.idle_members,
                  "instead: server RSS per idle member with N joined (NICK, JOIN lobby)")
       ->check(CLI::Range(1, 1'000'000));

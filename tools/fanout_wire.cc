@@ -261,7 +261,10 @@ void AppendCommand(FanoutProtocol p, std::string& out,
     return;
   }
   std::string line;
-  for (std::string_view w : words) (line.empty() ? line : line.append(" ")).append(w);
+  for (std::string_view w : words) {
+    if (w.empty()) continue;  // "PONG" answers a bare "PING"
+    (line.empty() ? line : line.append(" ")).append(w);
+  }
   if (p == FanoutProtocol::kWsChat) {
     AppendWsFrame(out, 1, line);
   } else {
