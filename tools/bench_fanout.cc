@@ -172,15 +172,17 @@ void PrintTable(const Settings& st, const std::vector<Row>& rows) {
     }
     std::string ratio = r.ratio < 0 ? "-" : absl::StrFormat("%.2f", r.ratio);
     std::string rate = o.rate > 0 ? absl::StrFormat("%.0f", o.rate) : "max";
-    std::printf("%-16s %-8s %7d %5d %5zu %5d %8s %10.0f %12.0f %12.3f %6s %6llu\n",
-                r.server.c_str(), proto, o.members, o.rooms, o.size, r.burst, rate.c_str(),
-                r.msgs_per_s, r.deliveries_per_s, r.us_per_delivery, ratio.c_str(),
+    std::string cpu = r.us_per_delivery < 0 ? "-" : absl::StrFormat("%.3f", r.us_per_delivery);
+    std::printf("%-16s %-8s %7d %5d %5zu %5d %8s %10.0f %12.0f %12s %6s %6llu\n", r.server.c_str(),
+                proto, o.members, o.rooms, o.size, r.burst, rate.c_str(), r.msgs_per_s,
+                r.deliveries_per_s, cpu.c_str(), ratio.c_str(),
                 static_cast<unsigned long long>(r.errors.total()));
   }
   for (const Row& r : rows) {
     if (r.errors.total() > 0) {
-      std::printf("%s burst %d errors: %s (first: %s)\n", r.server.c_str(), r.burst,
-                  r.errors.ToString().c_str(), r.first_error.c_str());
+      std::printf("%s burst %d errors: %s%s%s\n", r.server.c_str(), r.burst,
+                  r.errors.ToString().c_str(),
+                  r.first_error.empty() ? "" : "; first: ", r.first_error.c_str());
     }
   }
   for (const Row& r : rows) {
@@ -392,7 +394,7 @@ int FanoutBenchMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--protocol", protocol,
                  "what chat servers are spoken to with: chat (TCP lines) or ws-chat (WebSocket "
-                 "/ws); redis is always redis")
+                 "/ws); with --port also redis (SUBSCRIBE, PUBLISH)")
       ->capture_default_str();
   app.add_option("--members", o.members, "members (subscriber connections)")
       ->capture_default_str()
@@ -435,9 +437,10 @@ int FanoutBenchMain(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     auto p = ParseFanoutProtocol(protocol);
-    if (!p.ok() || *p == FanoutProtocol::kRedis) {
+    if (!p.ok() || (*p == FanoutProtocol::kRedis && port == 0)) {
       throw CLI::ValidationError("--protocol",
-                                 "choose chat or ws-chat (redis servers speak redis)");
+                                 "choose chat or ws-chat (redis with --port; with --compare, "
+                                 "`redis` is spoken to in redis)");
     }
     st.chat_protocol = *p;
     for (absl::string_view b : absl::StrSplit(bursts, ',', absl::SkipEmpty())) {
