@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "pool/payload.h"
@@ -16,6 +17,7 @@
 namespace percore {
 
 class ConnTable;
+class Connection;
 enum class SendResult : uint8_t;
 enum class CloseReason : uint8_t;
 
@@ -45,6 +47,12 @@ class ConnHandle {
   // Any thread: bytes queued for the connection and not yet taken by the kernel, counting
   // handle sends not yet applied; 0 once the connection closed. A drained connection reads 0.
   size_t output_bytes() const;
+  // Runs fn later on the connection's reactor thread, in a task (never inside the caller),
+  // with the connection, or with nullptr when it has closed by then: how work done elsewhere
+  // (a WorkerPool job, a backend's answer) comes home. Any thread. ResourceExhausted when the
+  // reactor's task queue is full: then fn was not taken (it is still in `fn`; retry or drop).
+  using Visit = absl::AnyInvocable<void(Connection*) &&>;
+  absl::Status run(Visit& fn) const;
 
   bool valid() const { return table_ != nullptr; }
   uint32_t slot() const { return slot_; }

@@ -190,6 +190,20 @@ absl::Status ConnTable::handle_close(uint32_t slot, uint32_t gen, CloseReason re
   return absl::OkStatus();
 }
 
+absl::Status ConnTable::handle_run(uint32_t slot, uint32_t gen, ConnHandle::Visit& fn) {
+  // Boxed so a refused post can give fn back: the task keeps the box alive until it returns.
+  auto box = std::make_unique<ConnHandle::Visit>(std::move(fn));
+  ConnHandle::Visit* kept = box.get();
+  TaskQueue::Task task = [this, slot, gen, box = std::move(box)]() mutable {
+    std::move (*box)(lookup(slot, gen));
+  };
+  if (r_.post_or_keep(task)) return absl::OkStatus();
+  fn = std::move(*kept);
+  r_.stats().handle_refused.add_shared();
+  return absl::ResourceExhaustedError(
+      absl::StrFormat("reactor %d task queue is full (task_queue_cap)", r_.index()));
+}
+
 size_t ConnTable::handle_output_bytes(uint32_t slot, uint32_t gen) const {
   const OutputGauges::Gauge* g = gauges_.find(slot);
   if (g == nullptr || g->gen.load(std::memory_order_acquire) != gen) return 0;

@@ -95,6 +95,7 @@ class ConnTable final : public IoSink {
   absl::StatusOr<SendResult> handle_send(uint32_t slot, uint32_t gen, Payload payload);
   absl::Status handle_close(uint32_t slot, uint32_t gen, CloseReason reason = CloseReason::kLocal);
   size_t handle_output_bytes(uint32_t slot, uint32_t gen) const;
+  absl::Status handle_run(uint32_t slot, uint32_t gen, ConnHandle::Visit& fn);
 
   // IoSink.
   Channel* find(uint64_t token) override;

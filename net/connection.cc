@@ -43,6 +43,11 @@ absl::Status ConnHandle::close(CloseReason reason) const {
   return table_->handle_close(slot_, gen_, reason);
 }
 
+absl::Status ConnHandle::run(Visit& fn) const {
+  if (table_ == nullptr) return absl::FailedPreconditionError("empty connection handle");
+  return table_->handle_run(slot_, gen_, fn);
+}
+
 size_t ConnHandle::output_bytes() const {
   return table_ == nullptr ? 0 : table_->handle_output_bytes(slot_, gen_);
 }

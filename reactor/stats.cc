@@ -43,64 +43,55 @@ const char* CloseReasonName(CloseReason r) {
   return "?";
 }
 
+namespace {
+// Each reactor counter and the snapshot field it sums into.
+struct Field {
+  Counter ReactorStats::*counter;
+  uint64_t StatsSnapshot::*value;
+};
+constexpr Field kFields[] = {
+    {&ReactorStats::accepted, &StatsSnapshot::accepted},
+    {&ReactorStats::open, &StatsSnapshot::open},
+    {&ReactorStats::rejected_max_conns, &StatsSnapshot::rejected_max_conns},
+    {&ReactorStats::accept_errors, &StatsSnapshot::accept_errors},
+    {&ReactorStats::bytes_in, &StatsSnapshot::bytes_in},
+    {&ReactorStats::bytes_out, &StatsSnapshot::bytes_out},
+    {&ReactorStats::backpressure, &StatsSnapshot::backpressure},
+    {&ReactorStats::evictions, &StatsSnapshot::evictions},
+    {&ReactorStats::loop_turns, &StatsSnapshot::loop_turns},
+    {&ReactorStats::events, &StatsSnapshot::events},
+    {&ReactorStats::tasks, &StatsSnapshot::tasks},
+    {&ReactorStats::stale_handles, &StatsSnapshot::stale_handles},
+    {&ReactorStats::posts_dropped, &StatsSnapshot::posts_dropped},
+    {&ReactorStats::handle_refused, &StatsSnapshot::handle_refused},
+    {&ReactorStats::frames_in, &StatsSnapshot::frames_in},
+    {&ReactorStats::handoffs_failed, &StatsSnapshot::handoffs_failed},
+    {&ReactorStats::lingered, &StatsSnapshot::lingered},
+    {&ReactorStats::lingering, &StatsSnapshot::lingering},
+    {&ReactorStats::rooms, &StatsSnapshot::rooms},
+    {&ReactorStats::room_members, &StatsSnapshot::room_members},
+    {&ReactorStats::room_deliveries, &StatsSnapshot::room_deliveries},
+    {&ReactorStats::room_dropped, &StatsSnapshot::room_dropped},
+    {&ReactorStats::offload_dropped, &StatsSnapshot::offload_dropped},
+    {&ReactorStats::pool_chunks_in_use, &StatsSnapshot::pool_chunks_in_use},
+    {&ReactorStats::pool_failures, &StatsSnapshot::pool_failures},
+};
+}  // namespace
+
 void StatsSnapshot::add(const ReactorStats& s) {
-  ++reactors;
-  accepted += s.accepted.get();
-  open += s.open.get();
-  rejected_max_conns += s.rejected_max_conns.get();
-  accept_errors += s.accept_errors.get();
-  bytes_in += s.bytes_in.get();
-  bytes_out += s.bytes_out.get();
-  backpressure += s.backpressure.get();
-  evictions += s.evictions.get();
-  loop_turns += s.loop_turns.get();
-  events += s.events.get();
-  tasks += s.tasks.get();
-  stale_handles += s.stale_handles.get();
-  posts_dropped += s.posts_dropped.get();
-  handle_refused += s.handle_refused.get();
-  frames_in += s.frames_in.get();
-  handoffs_failed += s.handoffs_failed.get();
-  lingered += s.lingered.get();
-  lingering += s.lingering.get();
-  rooms += s.rooms.get();
-  room_members += s.room_members.get();
-  room_deliveries += s.room_deliveries.get();
-  room_dropped += s.room_dropped.get();
-  pool_chunks_in_use += s.pool_chunks_in_use.get();
-  pool_failures += s.pool_failures.get();
-  for (size_t i = 0; i < closed.size(); ++i) closed[i] += s.closed[i].get();
-  open_per_reactor.push_back(s.open.get());
-  {
-    StatsSnapshot one;
-    one.reactors = 1;
-    one.accepted = s.accepted.get();
-    one.open = s.open.get();
-    one.rejected_max_conns = s.rejected_max_conns.get();
-    one.accept_errors = s.accept_errors.get();
-    one.bytes_in = s.bytes_in.get();
-    one.bytes_out = s.bytes_out.get();
-    one.backpressure = s.backpressure.get();
-    one.evictions = s.evictions.get();
-    one.loop_turns = s.loop_turns.get();
-    one.events = s.events.get();
-    one.tasks = s.tasks.get();
-    one.stale_handles = s.stale_handles.get();
-    one.posts_dropped = s.posts_dropped.get();
-    one.handle_refused = s.handle_refused.get();
-    one.frames_in = s.frames_in.get();
-    one.handoffs_failed = s.handoffs_failed.get();
-    one.lingered = s.lingered.get();
-    one.lingering = s.lingering.get();
-    one.rooms = s.rooms.get();
-    one.room_members = s.room_members.get();
-    one.room_deliveries = s.room_deliveries.get();
-    one.room_dropped = s.room_dropped.get();
-    one.pool_chunks_in_use = s.pool_chunks_in_use.get();
-    one.pool_failures = s.pool_failures.get();
-    for (size_t i = 0; i < closed.size(); ++i) one.closed[i] = s.closed[i].get();
-    per_reactor.push_back(std::move(one));
+  StatsSnapshot one;
+  one.reactors = 1;
+  for (const Field& f : kFields) {
+    one.*f.value = (s.*f.counter).get();
+    this->*f.value += one.*f.value;
   }
+  for (size_t i = 0; i < closed.size(); ++i) {
+    one.closed[i] = s.closed[i].get();
+    closed[i] += one.closed[i];
+  }
+  ++reactors;
+  open_per_reactor.push_back(one.open);
+  per_reactor.push_back(std::move(one));
 }
 
 uint64_t StatsSnapshot::closed_total() const {
@@ -158,6 +149,7 @@ constexpr Metric kMetrics[] = {
     {"room_members", "gauge", &StatsSnapshot::room_members},
     {"room_deliveries_total", "counter", &StatsSnapshot::room_deliveries},
     {"room_slow_dropped_total", "counter", &StatsSnapshot::room_dropped},
+    {"offload_results_dropped_total", "counter", &StatsSnapshot::offload_dropped},
     {"buffer_chunks_in_use", "gauge", &StatsSnapshot::pool_chunks_in_use},
     {"buffer_pool_failures_total", "counter", &StatsSnapshot::pool_failures},
 };

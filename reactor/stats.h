@@ -60,6 +60,7 @@ struct ReactorStats {
   // shards, a room on two reactors counts twice), memberships here, payloads sent to members,
   // members skipped as slow (policy: drop).
   Counter rooms, room_members, room_deliveries, room_dropped;
+  Counter offload_dropped;  // Offload results whose connection had closed (net/offload.h)
   std::array<Counter, static_cast<size_t>(CloseReason::kCount)> closed;
   Counter pool_chunks_in_use, pool_failures;
 };
@@ -69,7 +70,8 @@ struct StatsSnapshot {
            bytes_in = 0, bytes_out = 0, backpressure = 0, evictions = 0, loop_turns = 0, events = 0,
            tasks = 0, stale_handles = 0, posts_dropped = 0, frames_in = 0, handle_refused = 0,
            handoffs_failed = 0, pool_chunks_in_use = 0, pool_failures = 0, lingered = 0,
-           lingering = 0, rooms = 0, room_members = 0, room_deliveries = 0, room_dropped = 0;
+           lingering = 0, rooms = 0, room_members = 0, room_deliveries = 0, room_dropped = 0,
+           offload_dropped = 0;
   std::array<uint64_t, static_cast<size_t>(CloseReason::kCount)> closed{};
   std::vector<uint64_t> open_per_reactor;  // balance across reactors
   std::vector<StatsSnapshot> per_reactor;  // each reactor's own counters (their per_reactor empty)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks of the `percore` binary: TOML config + flag overrides, bad config values,
-# a port in use, graceful SIGTERM, where serve listens (loopback unless asked),
-# the bench command. Usage: test/cli_test.sh PATH/TO/percore
+# a port in use, graceful SIGTERM, where serve listens (loopback unless asked), probe,
+# --version and the defaults help shows, the bench command. Usage: test/cli_test.sh PATH/TO/percore
 # Prints one line per check and "cli: N passed, M failed"; exit status = failures.
 set -u
 bin=$1
@@ -95,6 +95,81 @@ pids+=($pid)
 check "--port with the file's listen keeps its host (0.0.0.0)" wait_listening "$port"
 check "... reachable on 127.0.0.2" connects 127.0.0.2 "$port"
 kill -TERM "$pid"; wait "$pid" 2>/dev/null
+
+# percore probe, --version and the defaults serve --help shows (no server needed).
+"$bin" probe >"$tmp/probe" 2>"$tmp/probe.err"
+check "probe exits 0" [ $? -eq 0 ]
+probe_sections() {  # every heading, and a line of each, as on this machine
+  local h
+  for h in percore kernel io_uring 'open files' network memory; do
+    grep -qx "$h" "$tmp/probe" || { echo "  no section '$h'"; return 1; }
+  done
+  grep -Eq '^  release +[0-9]' "$tmp/probe" &&
+    grep -Eq '^  status +(available|incomplete|unavailable)' "$tmp/probe" &&
+    grep -Eq '^  open files, hard \(ulimit -Hn\) +([0-9,]+|unlimited)' "$tmp/probe" &&
+    grep -Eq '^  fs.nr_open +[0-9,]+' "$tmp/probe" && grep -Eq '^  fs.file-max +[0-9,]+' "$tmp/probe" &&
+    grep -Eq '^  net.core.somaxconn +[0-9,]+' "$tmp/probe" &&
+    grep -Eq '^  net.ipv4.tcp_max_syn_backlog +[0-9,]+' "$tmp/probe" &&
+    grep -Eq '^  net.ipv4.ip_local_port_range +[0-9]+ [0-9]+' "$tmp/probe" &&
+    grep -Eq '^  net.ipv4.tcp_tw_reuse +[0-9]' "$tmp/probe" &&
+    grep -Eq '^  net.ipv4.tcp_mem +[0-9]+ [0-9]+ [0-9]+ pages' "$tmp/probe" &&
+    grep -Eq '^  MemAvailable +[0-9.]+ [KMGT]iB' "$tmp/probe" &&
+    grep -Eq '^  percore per connection +[0-9]+ B' "$tmp/probe" &&
+    grep -Eq '^  kernel per TCP socket +[0-9,]+ B .*measured here' "$tmp/probe" &&
+    per_socket_sane
+}
+per_socket_sane() {  # a few KB per idle socket (about 4-5 KB on x86-64), not a sum or a slice
+  local b
+  b=$(sed -nE 's/^  kernel per TCP socket +([0-9,]+) B.*/\1/p' "$tmp/probe" | tr -d ,)
+  [ -n "$b" ] && [ "$b" -ge 1000 ] && [ "$b" -le 16000 ] || { echo "  per socket: '$b' B"; return 1; }
+}
+check "... with every section: kernel, io_uring, limits, network, memory (socket cost measured)" \
+  probe_sections
+# A hard limit of 4096 open files (lowering it needs no privilege) cannot hold a million.
+(ulimit -n 4096 && "$bin" probe --target-conns 1000000) >"$tmp/probe2" 2>&1
+check "probe --target-conns 1000000 under ulimit -n 4096 exits 0" [ $? -eq 0 ]
+check "... says it cannot, with the open-files shortfall" \
+  bash -c "grep -Eq '^  can hold them +no' '$tmp/probe2' &&
+    grep -Eq '^  open files \(hard\) +SHORT +4,096 < 1,001,024' '$tmp/probe2'"
+check "... and the lines to change: sysctl.d, limits.conf, LimitNOFILE, ulimit" \
+  bash -c "grep -q '/etc/sysctl.d/99-percore.conf' '$tmp/probe2' &&
+    grep -Eq '^ +\* +soft +nofile +1048576$' '$tmp/probe2' &&
+    grep -Eq '^ +\* +hard +nofile +1048576$' '$tmp/probe2' &&
+    grep -Eq '^ +LimitNOFILE=1048576$' '$tmp/probe2' && grep -Eq '^ +ulimit -n 1048576$' '$tmp/probe2'"
+check "... with the memory a million idle connections take" \
+  grep -Eq '^  memory, percore +[0-9.]+ MiB' "$tmp/probe2"
+json_ok() {  # the JSON parses, and holds the sections and the verdict
+  python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for k in ("kernel", "io_uring", "open_files", "network", "memory", "target"):
+    assert k in d, k
+assert d["target"]["can_hold"] is False and d["target"]["nofile_hard"]["have"] == 4096
+assert isinstance(d["network"]["tcp_mem_pages"], list) and d["memory"]["percore_per_conn"] > 0
+'
+}
+(ulimit -n 4096 && "$bin" probe --json --target-conns 1000000) >"$tmp/probe.json" 2>&1
+check "probe --json prints one object that parses" json_ok <"$tmp/probe.json"
+"$bin" probe --target-conns -5 >/dev/null 2>"$tmp/probe3"
+check "probe with a bad flag value exits 1" [ $? -eq 1 ]
+check "... naming the flag and its range" grep -q -- "--target-conns: .*not in range 1 to" "$tmp/probe3"
+check "--version prints the version and commit" \
+  bash -c "'$bin' --version | grep -Eqx 'percore [0-9]+\.[0-9]+\.[0-9]+ \(git [0-9a-f]{7,}(-dirty)?\)|percore [0-9]+\.[0-9]+\.[0-9]+ \(git unknown\)'"
+check "... and so does 'percore version'" bash -c "[ \"\$('$bin' version)\" = \"\$('$bin' --version)\" ]"
+"$bin" serve --help >"$tmp/help"
+# The defaults of reactor/config.h, as help shows them.
+check "serve --help: --[no-]tcp-nodelay defaults to true" grep -Eq '^  --\[no-\]tcp-nodelay=true ' "$tmp/help"
+check "... --[no-]keepalive to false, --backlog to 4096, --write-timeout to 30s" \
+  bash -c "grep -Eq '^  --\[no-\]keepalive=false ' '$tmp/help' && grep -Eq '^  --backlog INT=4096 ' '$tmp/help' &&
+    grep -Eq '^  --write-timeout DURATION=30s' '$tmp/help'"
+"$bin" serve --max-connections -1 --port "$(free_port)" >/dev/null 2>"$tmp/err9"
+check "a negative count is refused" [ $? -ne 0 ]
+check "... naming the flag and the accepted values" \
+  grep -q -- "--max-connections: '-1' is not a whole number from 0 to 4294967295" "$tmp/err9"
+"$bin" serve --tcp-nodelay=maybe --port "$(free_port)" >/dev/null 2>"$tmp/err10"
+check "a switch given a value that is not a boolean is refused" [ $? -ne 0 ]
+check "... naming the flag and the accepted values" \
+  grep -q -- "--tcp-nodelay: 'maybe' is not true or false" "$tmp/err10"
 
 # 6. The README's main job, shortened: both backends under byte-checked load, a table.
 "$bin" bench --conns 20 --depth 4 --duration 0.5 --warmup 0.2 --rounds 3 >"$tmp/bench" \

@@ -66,6 +66,8 @@ TEST_CASE("Prometheus text: every counter, totals and per reactor", "[stats]") {
   b.handoffs_failed.add(2);
   a.posts_dropped.add(5);
   b.tasks.add(9);
+  a.offload_dropped.add(6);
+  b.open.add(2);
   a.closed[size_t(percore::CloseReason::kMalformed)].add(1);
   percore::StatsSnapshot s;
   s.add(a);
@@ -75,7 +77,8 @@ TEST_CASE("Prometheus text: every counter, totals and per reactor", "[stats]") {
        {"percore_connections_accepted_total 7\n", "percore_frames_in_total 7\n",
         "percore_handle_sends_refused_total 1\n", "percore_handoffs_failed_total 2\n",
         "percore_posts_dropped_total 5\n", "percore_tasks_total 9\n",
-        "percore_buffer_pool_failures_total 0\n",
+        "percore_buffer_pool_failures_total 0\n", "percore_offload_results_dropped_total 6\n",
+        "percore_connections_open 2\n", "percore_reactor_connections_open{reactor=\"1\"} 2\n",
         "percore_reactor_connections_accepted_total{reactor=\"0\"} 3\n",
         "percore_reactor_connections_accepted_total{reactor=\"1\"} 4\n",
         "percore_reactor_frames_in_total{reactor=\"1\"} 7\n",
@@ -84,4 +87,6 @@ TEST_CASE("Prometheus text: every counter, totals and per reactor", "[stats]") {
         "# TYPE percore_reactor_posts_dropped_total counter\n"}) {
     CHECK(p.find(line) != std::string::npos);
   }
+  CHECK(s.reactors == 2);
+  CHECK(s.open_per_reactor == std::vector<uint64_t>{0, 2});
 }

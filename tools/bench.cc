@@ -206,7 +206,8 @@ int BenchMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--frame-header", opt.frame_header,
                  "2: every message is [u16 length][body] (for --compare framed@BACKEND)")
-      ->check(CLI::IsMember({0, 2}));
+      ->check(CLI::IsMember({0, 2}))
+      ->capture_default_str();
   app.add_option("--conns", conns_list, "connections (a comma list runs each)")
       ->capture_default_str();
   app.add_option("--depth", depth_list, "messages in flight per connection (comma list)")
@@ -222,7 +223,9 @@ int BenchMain(int argc, char** argv) {
   app.add_option("--client-threads", opt.threads, "load threads")->capture_default_str();
   app.add_option("--server-threads", server_threads, "reactors per server")->capture_default_str();
   app.add_option("--spread", opt.spread, "source addresses 127.0.0.1..N")->capture_default_str();
-  app.add_option("--idle", idle, "also measure server RSS per idle connection with N conns");
+  app.add_option("--idle", idle,
+                 "also measure server RSS per idle connection with N conns (0 = off)")
+      ->capture_default_str();
   app.add_flag("--no-pin", no_pin, "do not pin server to CPU 0 and load to CPU 1");
   std::vector<int> conns, depths;
   try {

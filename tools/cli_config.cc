@@ -1,5 +1,8 @@
 #include "tools/cli_config.h"
 
+#include <limits>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
@@ -17,7 +20,8 @@ void AddDuration(CLI::App& app, const std::string& name, absl::Duration* d,
            }
          },
          help)
-      ->default_str(absl::FormatDuration(*d));
+      ->default_str(absl::FormatDuration(*d))
+      ->type_name("DURATION");
 }
 
 template <class Enum>
@@ -35,24 +39,54 @@ void AddEnum(CLI::App& app, const std::string& name, Enum* e,
       ->default_str(std::string(print(*e)));
 }
 
+// A count or size: a whole number of T's range from `min` up, refused by the flag's name (and
+// before CLI11's conversion, whose error names neither the flag's type nor its range).
+template <class T>
+void AddNumber(CLI::App& app, const std::string& name, T* v, const std::string& help, T min = 0) {
+  CLI::Validator whole(
+      [min](std::string& text) -> std::string {
+        T parsed{};
+        if (absl::SimpleAtoi(text, &parsed) && parsed >= min) return "";
+        return absl::StrCat("'", text, "' is not a whole number from ", min, " to ",
+                            std::numeric_limits<T>::max());
+      },
+      "");
+  app.add_option(name, *v, help)->check(whole)->capture_default_str();
+}
+
+// A negatable boolean ("--x,!--no-x"), its default shown as for options (see HelpFormatter).
+// A value given to it (--x=maybe, or `x = maybe` in the file) is refused by the flag's name.
+void AddSwitch(CLI::App& app, const std::string& names, bool* v, const std::string& help) {
+  CLI::Validator boolean(
+      [](std::string& text) -> std::string {
+        try {
+          CLI::detail::to_flag_value(text);
+          return "";
+        } catch (const std::exception&) {
+          return absl::StrCat("'", text, "' is not true or false (on/off, yes/no, 1/0)");
+        }
+      },
+      "");
+  app.add_flag(names, *v, help)->check(boolean)->default_str(*v ? "true" : "false");
+}
+
 }  // namespace
 
 void AddConfigOptions(CLI::App& app, Config& c) {
   AddEnum(app, "--backend", &c.backend, ParseBackend, BackendName,
           "reactor backend: epoll, io_uring or auto (io_uring, else epoll)");
-  app.add_option("--threads", c.threads, "reactor threads (0 = one per CPU)")
-      ->capture_default_str();
-  app.add_flag("--pin-cpus,!--no-pin-cpus", c.pin_cpus, "pin reactor i to CPU i");
+  AddNumber(app, "--threads", &c.threads, "reactor threads (0 = one per CPU)");
+  AddSwitch(app, "--pin-cpus,!--no-pin-cpus", &c.pin_cpus, "pin reactor i to CPU i");
   app.add_option("--listen", c.listen, "host:port, [v6]:port or unix:/path")->capture_default_str();
-  app.add_option("--backlog", c.backlog, "listen backlog")->capture_default_str();
+  AddNumber(app, "--backlog", &c.backlog, "listen backlog", 1);
   AddEnum(app, "--accept-mode", &c.accept_mode, ParseAcceptMode, AcceptModeName,
           "reuseport (a listener per reactor), round_robin or least_conns (one acceptor)");
-  app.add_option("--max-connections", c.max_connections, "0 = unlimited; excess closed at once")
-      ->capture_default_str();
-  app.add_flag("--tcp-nodelay,!--no-tcp-nodelay", c.tcp_nodelay, "TCP_NODELAY on accepted sockets");
-  app.add_flag("--keepalive,!--no-keepalive", c.keepalive, "SO_KEEPALIVE on accepted sockets");
-  app.add_option("--rcvbuf", c.rcvbuf, "SO_RCVBUF (0 = kernel default)")->capture_default_str();
-  app.add_option("--sndbuf", c.sndbuf, "SO_SNDBUF (0 = kernel default)")->capture_default_str();
+  AddNumber(app, "--max-connections", &c.max_connections, "0 = unlimited; excess closed at once");
+  AddSwitch(app, "--tcp-nodelay,!--no-tcp-nodelay", &c.tcp_nodelay,
+            "TCP_NODELAY on accepted sockets");
+  AddSwitch(app, "--keepalive,!--no-keepalive", &c.keepalive, "SO_KEEPALIVE on accepted sockets");
+  AddNumber(app, "--rcvbuf", &c.rcvbuf, "SO_RCVBUF (0 = kernel default)");
+  AddNumber(app, "--sndbuf", &c.sndbuf, "SO_SNDBUF (0 = kernel default)");
   AddDuration(app, "--idle-timeout", &c.idle_timeout, "close connections idle this long (0 = off)");
   AddDuration(app, "--write-timeout", &c.write_timeout,
               "close a peer whose pending output makes no progress this long (0 = off)");
@@ -66,32 +100,21 @@ void AddConfigOptions(CLI::App& app, Config& c) {
   AddDuration(app, "--defer-accept", &c.defer_accept,
               "accept a connection once its first bytes arrived (TCP_DEFER_ACCEPT; client-speaks-"
               "first protocols only; 0 = off)");
-  app.add_option("--out-high-watermark", c.out_high_watermark, "send() reports backpressure above")
-      ->capture_default_str();
-  app.add_option("--out-low-watermark", c.out_low_watermark, "on_drain() below")
-      ->capture_default_str();
-  app.add_option("--out-cap", c.out_cap, "per-connection output cap; the peer is closed above it")
-      ->capture_default_str();
-  app.add_option("--read-budget", c.read_budget, "bytes read per connection per wake-up")
-      ->capture_default_str();
-  app.add_option("--max-frame", c.max_frame, "bytes a handler may leave unconsumed")
-      ->capture_default_str();
-  app.add_option("--chunk-size", c.chunk_size, "buffer pool chunk size (power of two)")
-      ->capture_default_str();
-  app.add_option("--max-chunks", c.max_chunks, "buffer pool chunks per reactor")
-      ->capture_default_str();
-  app.add_option("--task-queue-cap", c.task_queue_cap, "cross-thread posts per reactor")
-      ->capture_default_str();
-  app.add_option("--handle-queue-bytes", c.handle_queue_bytes,
-                 "bytes of ConnHandle sends a reactor holds before refusing more")
-      ->capture_default_str();
-  app.add_option("--uring-entries", c.uring_entries, "io_uring submission queue entries")
-      ->capture_default_str();
-  app.add_option("--uring-buffers", c.uring_buffers,
-                 "io_uring provided receive buffers per reactor")
-      ->capture_default_str();
-  app.add_option("--uring-buffer-size", c.uring_buffer_size, "bytes per provided buffer")
-      ->capture_default_str();
+  AddNumber(app, "--out-high-watermark", &c.out_high_watermark,
+            "send() reports backpressure above");
+  AddNumber(app, "--out-low-watermark", &c.out_low_watermark, "on_drain() below");
+  AddNumber(app, "--out-cap", &c.out_cap, "per-connection output cap; the peer is closed above it");
+  AddNumber(app, "--read-budget", &c.read_budget, "bytes read per connection per wake-up");
+  AddNumber(app, "--max-frame", &c.max_frame, "bytes a handler may leave unconsumed");
+  AddNumber(app, "--chunk-size", &c.chunk_size, "buffer pool chunk size (power of two)");
+  AddNumber(app, "--max-chunks", &c.max_chunks, "buffer pool chunks per reactor");
+  AddNumber(app, "--task-queue-cap", &c.task_queue_cap, "cross-thread posts per reactor");
+  AddNumber(app, "--handle-queue-bytes", &c.handle_queue_bytes,
+            "bytes of ConnHandle sends a reactor holds before refusing more");
+  AddNumber(app, "--uring-entries", &c.uring_entries, "io_uring submission queue entries");
+  AddNumber(app, "--uring-buffers", &c.uring_buffers,
+            "io_uring provided receive buffers per reactor");
+  AddNumber(app, "--uring-buffer-size", &c.uring_buffer_size, "bytes per provided buffer");
 }
 
 }  // namespace percore::tools

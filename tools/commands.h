@@ -5,5 +5,6 @@ namespace percore::tools {
 
 int ServeMain(int argc, char** argv);
 int BenchMain(int argc, char** argv);
+int ProbeMain(int argc, char** argv);
 
 }  // namespace percore::tools

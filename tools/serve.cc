@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -25,6 +26,7 @@
 #include "tools/apps/line.h"
 #include "tools/apps/ws.h"
 #include "tools/cli_config.h"
+#include "tools/cli_help.h"
 #include "tools/commands.h"
 
 namespace percore::tools {
@@ -95,6 +97,7 @@ int Serve(const Config& config, H& handler, SignalFd& signals, bool stats, bool 
 
 int ServeMain(int argc, char** argv) {
   CLI::App app("percore serve: run a built-in app", "percore serve");
+  app.formatter(std::make_shared<HelpFormatter>());
   app.set_config("--config", "", "TOML file; keys are the flag names without --");
   app.allow_config_extras(CLI::config_extras_mode::error);
   Config config;
