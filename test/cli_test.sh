@@ -267,5 +267,44 @@ room_session() {
 check "a said line reaches the room's members and nobody else" room_session
 stop_server
 
+# The fan-out bench (percore bench --fanout): 50 members, every delivery checked for order and
+# uniqueness, against redis-server and the chat app, burst 1 and 16; then against a pub/sub
+# stand-in that duplicates one message, which must be named and fail the run.
+fanout_clean() {  # fanout_clean FILE ROWS: ROWS result lines, all without errors, deliveries > 0
+  [ "$(grep -c '^FANOUT server=' "$1")" -eq "$2" ] && ! grep '^FANOUT' "$1" | grep -qv ' errors=0 ' &&
+    ! grep -q 'deliveries_per_s=0 ' "$1" && grep -q 'deliveries/s' "$1"
+}
+if command -v redis-server >/dev/null; then
+  timeout 60 "$bin" bench --fanout --compare redis --members 50 --duration 1 --warmup 0.2 \
+    --rounds 1 --burst 1,16 >"$tmp/fanout" 2>"$tmp/fanout.err"
+  check "bench --fanout against redis-server exits 0" [ $? -eq 0 ]
+  check "... a table and a clean row per burst" fanout_clean "$tmp/fanout" 2
+else
+  echo "skip bench --fanout against redis-server (tools/setup.sh --test installs it)"
+fi
+if "$bin" serve --help 2>&1 | grep -q 'chat'; then
+  timeout 90 "$bin" bench --fanout --compare chat@epoll,chat@io_uring --members 50 --rooms 2 \
+    --duration 1 --warmup 0.2 --rounds 1 --burst 1,16 >"$tmp/fanout2" 2>"$tmp/fanout2.err"
+  check "bench --fanout against the chat app (both backends) exits 0" [ $? -eq 0 ]
+  check "... a clean row per backend and burst" fanout_clean "$tmp/fanout2" 4
+  timeout 60 "$bin" bench --fanout --compare chat@epoll --protocol ws-chat --members 50 \
+    --duration 1 --warmup 0.2 --rounds 1 --burst 4 >"$tmp/fanout3" 2>"$tmp/fanout3.err"
+  check "... and over WebSocket" fanout_clean "$tmp/fanout3" 1
+  timeout 60 "$bin" bench --fanout --idle-members 200 --protocol ws-chat --compare chat@epoll \
+    >"$tmp/fanout4" 2>"$tmp/fanout4.err"
+  check "bench --fanout --idle-members reports bytes per member" \
+    grep -q '^FANOUT_IDLE server=chat@epoll protocol=ws-chat members=200 .*bytes_per_member=' "$tmp/fanout4"
+else
+  echo "skip bench --fanout against the chat app (no serve --app chat in this build)"
+fi
+port=$(free_port)
+start_on_port "a pub/sub stand-in that duplicates one message" \
+  python3 "$(dirname "$0")/fanout_dup_server.py" "$port"
+timeout 60 "$bin" bench --fanout --port "$port" --protocol redis --members 20 --duration 0.5 \
+  --warmup 0.1 --burst 1 >"$tmp/fanout5" 2>&1
+check "bench --fanout fails on a duplicated message" [ $? -ne 0 ]
+check "... naming it at each of the 20 members" grep -q 'errors=20 duplicate=20$' "$tmp/fanout5"
+stop_server
+
 echo "cli: $pass passed, $fail failed"
 exit "$fail"

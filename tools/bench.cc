@@ -21,8 +21,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "reactor/config.h"
+#include "tools/bench_fanout.h"
 #include "tools/commands.h"
 #include "tools/load_client.h"
+#include "tools/proc_stats.h"
 #include "tools/syscall_counter.h"
 
 namespace percore::tools {
@@ -39,38 +41,6 @@ struct Row {
   long idle_bytes_per_conn = -1;
   bool ok = false;
 };
-
-void Pin(pid_t pid, int cpu) {
-  if (std::thread::hardware_concurrency() < 2) return;
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  ::sched_setaffinity(pid, sizeof set, &set);
-}
-
-// utime + stime of a process, in microseconds.
-double CpuUs(pid_t pid) {
-  std::ifstream f(absl::StrFormat("/proc/%d/stat", pid));
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = s.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream in(s.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && in >> field; ++i) {
-    if (i == 14 || i == 15) ticks += std::stod(field);
-  }
-  return ticks * 1e6 / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-long RssKb(pid_t pid) {
-  std::ifstream f(absl::StrFormat("/proc/%d/status", pid));
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return 0;
-}
 
 // "framed@epoll" -> {"framed", "epoll"}; "epoll" -> {"echo", "epoll"}.
 std::pair<std::string, std::string> SplitContender(const std::string& entry) {
@@ -188,12 +158,6 @@ void PrintTable(const std::vector<Row>& rows, size_t size, bool idle) {
   }
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-}
-
 // One backend's rounds as one row: the median round's figures, medians of the per-message
 // costs, the median per-round ratio to `base` (the case's first backend), errors summed.
 Row Combine(const std::vector<Row>& runs, const std::vector<Row>& base) {
@@ -223,6 +187,9 @@ Row Combine(const std::vector<Row>& runs, const std::vector<Row>& base) {
 }  // namespace
 
 int BenchMain(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--fanout") return FanoutBenchMain(argc, argv);
+  }
   CLI::App app("percore bench: byte-checked echo load over loopback", "percore bench");
   LoadOptions opt;
   int port = 0;
@@ -259,6 +226,10 @@ int BenchMain(int argc, char** argv) {
   app.add_option("--idle", idle,
                  "also measure server RSS per idle connection with N conns (0 = off)")
       ->capture_default_str();
+  bool fanout = false;  // handled above; listed so that --help names the mode
+  app.add_flag("--fanout", fanout,
+               "one message to many members instead (chat app vs redis-server): "
+               "percore bench --fanout --help");
   app.add_flag("--no-pin", no_pin, "do not pin server to CPU 0 and load to CPU 1");
   std::vector<int> conns, depths;
   try {
