@@ -1,6 +1,7 @@
 #include "net/rooms.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
@@ -30,13 +31,18 @@ struct Rooms::Local final : CloseObserver {
 
   Local(Rooms& rooms, ConnTable& table) : rooms(rooms), table(table) {}
   void on_conn_closed(Connection& c) override {
-    auto it = joined.find(c.handle().slot());
-    if (it == joined.end()) return;
-    Positions ps = std::move(it->second);
-    joined.erase(it);
+    Positions* found = positions(c.handle().slot());
+    if (found == nullptr || found->empty()) return;
+    Positions ps = std::move(*found);
+    found->clear();
     for (const Pos& p : ps) rooms.remove_member(*this, p.room, p.index);
   }
   uint32_t index() { return table.reactor().index(); }
+  Positions* positions(uint32_t slot) { return slot < joined.size() ? &joined[slot] : nullptr; }
+  Positions& positions_for_join(uint32_t slot) {
+    if (slot >= joined.size()) joined.resize(std::max<size_t>(slot + 1, joined.size() * 3 / 2));
+    return joined[slot];
+  }
   ReactorStats& stats() { return table.reactor().stats(); }
 
   Rooms& rooms;
@@ -44,7 +50,9 @@ struct Rooms::Local final : CloseObserver {
   // node_hash_map: a Group stays put while a fan-out walks it, whatever callbacks it triggers
   // join elsewhere.
   absl::node_hash_map<Id, Group> groups;
-  absl::flat_hash_map<uint32_t, Positions> joined;  // by slot: what a close must undo
+  // By connection slot: what a close must undo. A vector, not a map: 24 bytes a slot, and
+  // connection slots are dense (the slab reuses them).
+  std::vector<Positions> joined;
   // While a fan-out walks a group, removals (a slow member closed, its on_close leaving other
   // rooms) only mark members kGone and list their group; the fan-out compacts those after.
   bool fanning_out = false;
@@ -68,7 +76,7 @@ Rooms::Local& Rooms::local_of(Connection& c) {
 bool Rooms::join(Connection& c, Id room) {
   Local& l = local_of(c);
   const ConnHandle h = c.handle();
-  Local::Positions& ps = l.joined[h.slot()];
+  Local::Positions& ps = l.positions_for_join(h.slot());
   for (const Local::Pos& p : ps) {
     if (p.room == room) return false;
   }
@@ -84,25 +92,77 @@ bool Rooms::join(Connection& c, Id room) {
 
 bool Rooms::leave(Connection& c, Id room) {
   Local& l = local_of(c);
-  auto it = l.joined.find(c.handle().slot());
-  if (it == l.joined.end()) return false;
-  Local::Positions& ps = it->second;
+  Local::Positions* found = l.positions(c.handle().slot());
+  if (found == nullptr) return false;
+  Local::Positions& ps = *found;
   for (size_t i = 0; i < ps.size(); ++i) {
     if (ps[i].room != room) continue;
     const uint32_t index = ps[i].index;
     ps[i] = ps.back();
     ps.pop_back();
-    if (ps.empty()) l.joined.erase(it);
     remove_member(l, room, index);
     return true;
   }
   return false;
 }
 
+bool Rooms::contains(Connection& c, Id room) {
+  Local::Positions* ps = local_of(c).positions(c.handle().slot());
+  if (ps == nullptr) return false;
+  for (const Local::Pos& p : *ps) {
+    if (p.room == room) return true;
+  }
+  return false;
+}
+
+void Rooms::visit(Id room, std::function<void(Connection&)> each,
+                  absl::AnyInvocable<void(absl::Status) &&> done) {
+  uint64_t reactors = 0;
+  {
+    const Stripe& s = stripe_of(room);
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (auto it = s.rooms.find(room); it != s.rooms.end()) reactors = it->second.reactors;
+  }
+  if (reactors == 0) return std::move(done)(absl::OkStatus());
+  struct Walk {
+    std::function<void(Connection&)> each;
+    absl::AnyInvocable<void(absl::Status) &&> done;
+    std::atomic<int> left;
+    std::atomic<int> refused{0};
+    void finish() {
+      if (left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+      std::move(done)(refused.load() == 0
+                          ? absl::OkStatus()
+                          : absl::ResourceExhaustedError(absl::StrFormat(
+                                "room visit: %d reactor task queue(s) full", refused.load())));
+    }
+  };
+  auto walk = std::make_shared<Walk>(std::move(each), std::move(done), std::popcount(reactors));
+  for (uint32_t i = 0; reactors != 0; ++i, reactors >>= 1) {
+    if (!(reactors & 1)) continue;
+    Local* l = locals_.at(i);
+    bool posted = l->table.reactor().post([l, room, walk] {
+      if (auto it = l->groups.find(room); it != l->groups.end()) {
+        // Copied: each() may close members, and their removal would reorder the list.
+        const std::vector<Local::Member> members = it->second.members;
+        for (const Local::Member& m : members) {
+          if (m.slot == Local::kGone) continue;
+          if (Connection* c = l->table.lookup(m.slot, m.gen)) walk->each(*c);
+        }
+      }
+      walk->finish();
+    });
+    if (!posted) {
+      walk->refused.fetch_add(1);
+      walk->finish();
+    }
+  }
+}
+
 void Rooms::moved(Local& l, Id room, uint32_t slot, uint32_t index) {
-  auto it = l.joined.find(slot);
-  if (it == l.joined.end()) return;
-  for (Local::Pos& p : it->second) {
+  Local::Positions* ps = l.positions(slot);
+  if (ps == nullptr) return;
+  for (Local::Pos& p : *ps) {
     if (p.room == room) {
       p.index = index;
       return;

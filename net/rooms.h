@@ -10,12 +10,14 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string_view>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "net/connection.h"
 #include "net/per_reactor.h"
@@ -44,6 +46,15 @@ class Rooms {
   // (join) or was not one (leave).
   bool join(Connection& c, Id room);
   bool leave(Connection& c, Id room);
+  // On c's reactor thread: whether c is a member of the room.
+  bool contains(Connection& c, Id room);
+  // Any thread: each(member) for every member of the room, on the member's reactor thread
+  // (reactors run it concurrently: each must be thread-safe), then done(status) once, on the
+  // thread of the reactor that finished last (the caller's when the room has no members).
+  // ResourceExhausted when a reactor's task queue was full: its members were not visited.
+  // For a member list or a census (a WHO command), not for the hot path.
+  void visit(Id room, std::function<void(Connection&)> each,
+             absl::AnyInvocable<void(absl::Status) &&> done);
   // Any thread. Returns the number of reactors the payload was posted to (0: the room has no
   // members); ResourceExhausted when a reactor's task queue was full (that reactor's members
   // miss this message; the others get it). Messages one thread publishes to a room arrive in

@@ -4,9 +4,11 @@
 // closes and leaves remove members; every payload is freed.
 #include <sys/ioctl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,7 +23,8 @@ namespace {
 const Rooms::Id kA = Rooms::Named("a");
 const Rooms::Id kB = Rooms::Named("b");
 
-// Each input byte is a command: 'a'/'b' join room a/b, 'x' leaves room a.
+// Each input byte is a command: 'a'/'b' join room a/b, 'x' leaves room a, '?' answers 1 or 0:
+// whether it is in room a.
 struct Joiner {
   Rooms rooms;
   size_t on_data(Connection& c, std::span<const char> in) {
@@ -29,6 +32,7 @@ struct Joiner {
       if (cmd == 'a') rooms.join(c, kA);
       if (cmd == 'b') rooms.join(c, kB);
       if (cmd == 'x') rooms.leave(c, kA);
+      if (cmd == '?') c.send(std::string_view(rooms.contains(c, kA) ? "1" : "0"));
     }
     return in.size();
   }
@@ -253,6 +257,53 @@ TEST_CASE("rooms: members leave and close in any order, during fan-outs too", "[
   CHECK(server.stats().room_members == 0);
   server.shutdown();
   CHECK(Payload::Live() == live);
+}
+
+// contains() on the member's thread; visit() from any thread reaches every member of the room
+// once, on its own reactor, and then calls done once.
+TEST_CASE("rooms: contains, and visit reaches every member once", "[rooms]") {
+  Joiner h;
+  Config cfg = test::TestConfig();
+  cfg.threads = 4;
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  std::vector<Fd> a, b;
+  for (int i = 0; i < 10; ++i) a.push_back(test::Connect(server.port()));
+  for (int i = 0; i < 5; ++i) b.push_back(test::Connect(server.port()));
+  for (Fd& fd : a) REQUIRE(test::SendAll(fd.get(), "a?"));
+  for (Fd& fd : b) REQUIRE(test::SendAll(fd.get(), "b?"));
+  for (Fd& fd : a) CHECK(test::RecvExactly(fd.get(), 1) == "1");
+  for (Fd& fd : b) CHECK(test::RecvExactly(fd.get(), 1) == "0");
+  REQUIRE(test::SendAll(a[0].get(), "x?"));
+  CHECK(test::RecvExactly(a[0].get(), 1) == "0");
+  std::mutex mu;
+  std::vector<uint32_t> seen;
+  std::atomic<int> dones{0};
+  std::atomic<bool> wrong_thread{false};
+  h.rooms.visit(
+      kA,
+      [&](Connection& c) {
+        if (&c.reactor() != Reactor::current()) wrong_thread = true;
+        std::lock_guard<std::mutex> lock(mu);
+        seen.push_back(c.handle().slot() | (c.handle().reactor_index() << 24));
+      },
+      [&](absl::Status s) {
+        CHECK(s.ok());
+        ++dones;
+      });
+  REQUIRE(test::Eventually([&] { return dones.load() == 1; }));
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen.size() == 9);
+  CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+  CHECK(!wrong_thread);
+  bool empty_done = false;
+  h.rooms.visit(
+      Rooms::Named("nobody"), [&](Connection&) { FAIL_CHECK("a member of an empty room"); },
+      [&](absl::Status s) { empty_done = s.ok(); });
+  CHECK(empty_done);
+  test::SleepMs(20);
+  CHECK(dones.load() == 1);
+  server.shutdown();
 }
 
 }  // namespace percore
