@@ -99,6 +99,7 @@ void ConnTable::adopt(int fd) {
   c->ch_.gen = slab_.generation(slot);
   c->marks_ = Connection::kFdCounted;
   c->last_input_ = c->last_write_ = now32();
+  if (rate_on_) rate_open(*c);
   h_.construct_state(state_of(*c));
   if (absl::Status s = r_.backend().open(c->ch_); !s.ok()) {
     shared_.fds_total.fetch_sub(1, std::memory_order_relaxed);

@@ -26,7 +26,7 @@ void ConnTable::close(Connection& c, CloseMode mode, CloseReason reason) {
     close_now(c, reason, false);
     return;
   }
-  if (reads(c) && !(c.marks_ & Connection::kPaused)) r_.backend().pause_recv(c.ch_);
+  if (reads(c) && !held(c)) r_.backend().pause_recv(c.ch_);
   c.lifecycle_ = Lifecycle::kClosing;
   c.reason_ = reason;
   // Only the write timeout applies from now on: it bounds a flush that never ends.
@@ -116,6 +116,7 @@ bool ConnTable::start_linger(Connection& c, CloseReason reason) {
   r_.stats().lingered.add();
   r_.stats().lingering.add();
   c.marks_ &= ~Connection::kPaused;
+  if (throttled(c)) rates_[c.ch_.slot].throttled = false;
   r_.backend().resume_recv(c.ch_);
   c.timer_ = r_.timers().add(r_.now_ms() + Ms(cfg_.linger_timeout), &ConnTable::on_timer, this,
                              uint64_t{c.ch_.slot} | (uint64_t{c.ch_.gen} << 32));

@@ -17,9 +17,11 @@ void ConnTable::on_recv(Channel& ch, std::span<const char> data) {
   r_.stats().bytes_in.add(data.size());
   c.last_input_ = now32();
   c.marks_ &= ~Connection::kPinged;
-  if (c.marks_ & (Connection::kPaused | Connection::kRedeliver)) {
-    // Paused: a completion that was under way when the handler paused. Resumed but not yet
-    // redelivered: behind the kept bytes. Either way the redelivery hands it over, in order.
+  if (rate_on_) charge_input(c, data.size(), 0);  // may hold reading: then data is kept
+  if ((c.marks_ & Connection::kRedeliver) || held(c)) {
+    // Paused: a completion that was under way when the handler (or a rate limit) paused.
+    // Resumed but not yet redelivered: behind the kept bytes. Either way the redelivery hands
+    // it over, in order.
     keep_input(c, data);
     return;
   }
@@ -41,7 +43,7 @@ void ConnTable::deliver(Connection& c, std::span<const char> data) {
     if (!reads(c)) return;
     data = data.subspan(used);
     if (data.empty()) return;
-    if (!(c.marks_ & Connection::kPaused) && data.size() > cfg_.max_frame) {
+    if (!held(c) && data.size() > cfg_.max_frame) {
       close_now(c, CloseReason::kFrameTooLarge, true);
       return;
     }
@@ -62,7 +64,7 @@ void ConnTable::deliver(Connection& c, std::span<const char> data) {
     size_t used = std::min(h_.on_data(c, c.in_.view()), c.in_.size());
     if (!reads(c)) return;
     c.in_.consume(r_.pool(), used);
-    if (c.marks_ & Connection::kPaused) {
+    if (held(c)) {
       keep_input(c, data);  // for the redelivery after resume(), without calling the handler
       return;
     }
@@ -83,7 +85,7 @@ void ConnTable::on_recv_end(Channel& ch, int err) {
   }
   c.marks_ |= Connection::kPeerFin;
   if (!reads(c)) return;  // already told (kPeerShut), or closing anyway
-  if (c.marks_ & (Connection::kPaused | Connection::kRedeliver)) {
+  if ((c.marks_ & Connection::kRedeliver) || held(c)) {
     c.marks_ |= Connection::kEofKept;  // after the kept bytes, at redelivery
     return;
   }
@@ -110,14 +112,19 @@ void ConnTable::peer_fin(Connection& c) {
 
 void ConnTable::pause(Connection& c) {
   if ((c.marks_ & Connection::kPaused) || !is_open(c)) return;
+  const bool was_held = throttled(c);
   c.marks_ |= Connection::kPaused;
-  if (reads(c)) r_.backend().pause_recv(c.ch_);
+  if (reads(c) && !was_held) r_.backend().pause_recv(c.ch_);
 }
 
 void ConnTable::resume(Connection& c) {
   if (!(c.marks_ & Connection::kPaused) || !is_open(c)) return;
   c.marks_ &= ~Connection::kPaused;
-  // Nothing was read while paused: the heartbeat's silence starts again here.
+  if (!throttled(c)) unhold(c);  // else reading resumes when the rate limit lets it
+}
+
+void ConnTable::unhold(Connection& c) {
+  // Nothing was read while held: the heartbeat's silence starts again here.
   c.last_input_ = now32();
   c.marks_ &= ~Connection::kPinged;
   if (!reads(c)) return;
@@ -133,12 +140,12 @@ void ConnTable::queue_redelivery(Connection& c) {
 
 void ConnTable::redeliver(Connection& c) {
   c.marks_ &= ~Connection::kRedeliver;
-  if (!reads(c) || (c.marks_ & Connection::kPaused)) return;  // resume() queues it again
+  if (!reads(c) || held(c)) return;  // resume() (or the rate limit) queues it again
   if (!c.in_.empty()) {
     size_t used = std::min(h_.on_data(c, c.in_.view()), c.in_.size());
     if (!reads(c)) return;
     c.in_.consume(r_.pool(), used);
-    if (c.marks_ & Connection::kPaused) return;  // the rest, and a kept FIN, wait again
+    if (held(c)) return;  // the rest, and a kept FIN, wait again
     if (c.in_.size() > cfg_.max_frame) {
       close_now(c, CloseReason::kFrameTooLarge, true);
       return;

@@ -17,7 +17,8 @@ ConnTable::ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared
       heartbeat_ms_(handler.heartbeats()
                         ? static_cast<uint64_t>(absl::ToInt64Milliseconds(cfg_.heartbeat_interval))
                         : 0),
-      slab_(kConnStateOffset + handler.state_size(), 16) {}
+      slab_(kConnStateOffset + handler.state_size(), 16),
+      rate_on_(cfg_.in_bytes_per_sec != 0 || cfg_.in_messages_per_sec != 0) {}
 
 ConnTable::~ConnTable() {
   for (uint32_t slot = 0; slot < slab_.capacity(); ++slot) {

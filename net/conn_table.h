@@ -92,6 +92,10 @@ class ConnTable final : public IoSink {
   void pause(Connection& c);
   void resume(Connection& c);
   Connection* lookup(uint32_t slot, uint32_t gen);  // open (not closed) connections only
+  // CountFrames' side: whole messages a codec handed over (stats, and the message rate).
+  void frames_counted(Connection& c, uint64_t n);
+  // MessageBudget's side: messages the next delivery may hand over (UINT64_MAX: no limit).
+  uint64_t message_budget(Connection& c);
   // ConnHandle's side: any thread.
   absl::StatusOr<SendResult> handle_send(uint32_t slot, uint32_t gen, std::string&& bytes);
   absl::StatusOr<SendResult> handle_send(uint32_t slot, uint32_t gen, Payload payload);
@@ -145,6 +149,23 @@ class ConnTable final : public IoSink {
   bool start_linger(Connection& c, CloseReason reason);
   void finish(Connection& c);  // -> kClosed: the fd goes, the slot waits for release
   void reset_all();            // the end of a shutdown: reset what is open, stop lingering
+  // conn_rate.cc
+  struct InputRate {
+    double bytes = 0, messages = 0;  // tokens; negative: owed
+    uint32_t last_ms = 0;
+    bool throttled = false;
+  };
+  bool throttled(const Connection& c) const {
+    return rate_on_ && c.ch_.slot < rates_.size() && rates_[c.ch_.slot].throttled;
+  }
+  // The handler paused reading, or a rate limit did: input is kept, not delivered.
+  bool held(const Connection& c) const { return (c.marks_ & Connection::kPaused) || throttled(c); }
+  void rate_open(Connection& c);
+  void charge_input(Connection& c, size_t bytes, uint64_t messages);
+  uint64_t rate_resume_ms(Connection& c);  // ms until the buckets allow reading again
+  void rate_check(Connection& c);          // the timer: refilled enough? resume reading
+  bool within(const InputRate& r) const;   // the buckets allow reading
+  void unhold(Connection& c);              // neither paused nor throttled now: read again
   // conn_timeouts.cc
   void arm_timer(Connection& c);
   void cancel_timer(Connection& c);
@@ -170,6 +191,9 @@ class ConnTable final : public IoSink {
   SlabStorage slab_;
   OutputGauges gauges_;
   std::vector<Admission::IpKey> ip_keys_;  // by slot; only with a per-IP limit
+  // Input rate limits (conn_rate.cc), by slot; only when a limit is set.
+  const bool rate_on_;
+  std::vector<InputRate> rates_;
   size_t open_ = 0;
   size_t lingering_ = 0;  // closed (on_close ran) but still reading until the peer's FIN
   std::atomic<uint32_t> incoming_{0};      // hand-offs posted to this table, not yet adopted

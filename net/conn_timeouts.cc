@@ -29,8 +29,7 @@ void ConnTable::cancel_timer(Connection& c) {
 // A paused connection reads nothing, so its silence says nothing about the peer: no heartbeat
 // then (a peer that stopped reading our output is the write timeout's business).
 bool ConnTable::heartbeat_applies(const Connection& c) const {
-  return heartbeat_ms_ != 0 && c.lifecycle_ == Lifecycle::kOpen &&
-         !(c.marks_ & Connection::kPaused);
+  return heartbeat_ms_ != 0 && c.lifecycle_ == Lifecycle::kOpen && !held(c);
 }
 
 void ConnTable::arm_timer(Connection& c) {
@@ -53,8 +52,9 @@ void ConnTable::arm_timer(Connection& c) {
     due = after(Ms(cfg_.idle_timeout), last);
   }
   if (write_rule) due = std::min(due, after(Ms(cfg_.write_timeout), c.last_write_));
+  if (throttled(c)) due = std::min(due, now + rate_resume_ms(c));
   if (heartbeat_ms_ != 0 && c.lifecycle_ == Lifecycle::kOpen) {
-    if (c.marks_ & Connection::kPaused) {
+    if (held(c)) {
       due = std::min(due, now + heartbeat_ms_);  // look again later; resume() does not re-arm
     } else {
       bool pinged = c.marks_ & Connection::kPinged;
@@ -86,6 +86,10 @@ void ConnTable::check_timer(Connection& c) {
       now - c.last_write_ >= Ms(cfg_.write_timeout)) {
     close_now(c, CloseReason::kWriteTimeout, true);
     return;
+  }
+  if (throttled(c)) {
+    rate_check(c);
+    if (c.lifecycle_ >= Lifecycle::kLingering || c.timer_ != TimerWheel::kNoTimer) return;
   }
   if (heartbeat_applies(c)) {
     uint32_t quiet = now - c.last_input_;

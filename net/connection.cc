@@ -15,7 +15,8 @@ void Connection::shutdown_write() { table_->shutdown_write(*this); }
 void Connection::pause_reading() { table_->pause(*this); }
 void Connection::resume_reading() { table_->resume(*this); }
 Reactor& Connection::reactor() const { return table_->reactor(); }
-void CountFrames(Connection& c, uint64_t n) { c.reactor().stats().frames_in.add(n); }
+void CountFrames(Connection& c, uint64_t n) { c.table_->frames_counted(c, n); }
+uint64_t MessageBudget(Connection& c) { return c.table_->message_budget(c); }
 
 uint32_t ConnHandle::reactor_index() const { return table_ ? table_->reactor().index() : 0; }
 

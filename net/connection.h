@@ -119,6 +119,8 @@ class Connection {
 
  private:
   friend class ConnTable;
+  friend void CountFrames(Connection& c, uint64_t n);
+  friend uint64_t MessageBudget(Connection& c);
   template <class>
   friend class PerReactor;  // reaches the connection's table (per-reactor state of Rooms...)
 

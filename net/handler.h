@@ -40,6 +40,9 @@ namespace percore {
 class Connection;
 // net/connection.cc: adds n to the reactor's frames_in counter (once per on_data, not per frame).
 void CountFrames(Connection& c, uint64_t n);
+// Messages the next on_data may hand over: the message rate limit's whole tokens, UINT64_MAX
+// without one (Config::in_messages_per_sec).
+uint64_t MessageBudget(Connection& c);
 
 class HandlerOps {
  public:
@@ -181,6 +184,7 @@ size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
     CodecSlot& slot = slot_at(&c.template state<char>());
     size_t used = 0;
     uint64_t frames = 0;
+    const uint64_t budget = MessageBudget(c);
     // A codec that rewrites its input (WsCodec unmasks a frame's payload where it lies) takes
     // a mutable view. Casting the constness away is sound: the bytes are the framework's own
     // (the epoll scratch buffer, the connection's kept-input buffer, an io_uring provided
@@ -190,7 +194,7 @@ size_t HandlerAdapter<H>::on_frames(Connection& c, std::span<const char> in) {
     constexpr bool kMutable = !requires { h_.codec.decode(slot.state, std::span<const char>()); };
     using Span = std::conditional_t<kMutable, std::span<char>, std::span<const char>>;
     const Span all(const_cast<typename Span::element_type*>(in.data()), in.size());
-    while (used < in.size() && in.size() - used >= slot.need) {
+    while (used < in.size() && in.size() - used >= slot.need && frames < budget) {
       Span rest = all.subspan(used);
       Decoded d = h_.codec.decode(slot.state, rest);
       if (d.kind == Decoded::Kind::kNeedMore) {

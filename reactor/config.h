@@ -66,6 +66,11 @@ struct Config {
   // Input.
   uint32_t read_budget = 256 * 1024;  // bytes read per connection per wake-up
   uint32_t max_frame = 1024 * 1024;   // bytes a handler may leave unconsumed
+  // Input rate limits per connection (0: off), each a token bucket holding one second's
+  // worth: above them reading pauses until the bucket refills (TCP pushes back on the peer);
+  // nothing is closed. Messages are what a handler's codec hands to on_message.
+  uint32_t in_bytes_per_sec = 0;
+  uint32_t in_messages_per_sec = 0;
 
   // Memory, per reactor.
   uint32_t chunk_size = 16 * 1024;  // BufferPool chunk (power of two)

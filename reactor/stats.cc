@@ -75,6 +75,7 @@ constexpr Field kFields[] = {
     {&ReactorStats::offload_dropped, &StatsSnapshot::offload_dropped},
     {&ReactorStats::rejected_per_ip, &StatsSnapshot::rejected_per_ip},
     {&ReactorStats::rejected_accept_rate, &StatsSnapshot::rejected_accept_rate},
+    {&ReactorStats::throttled, &StatsSnapshot::throttled},
     {&ReactorStats::pool_chunks_in_use, &StatsSnapshot::pool_chunks_in_use},
     {&ReactorStats::pool_failures, &StatsSnapshot::pool_failures},
 };
@@ -153,6 +154,7 @@ constexpr Metric kMetrics[] = {
     {"room_members", "gauge", &StatsSnapshot::room_members},
     {"room_deliveries_total", "counter", &StatsSnapshot::room_deliveries},
     {"room_slow_dropped_total", "counter", &StatsSnapshot::room_dropped},
+    {"input_throttled_total", "counter", &StatsSnapshot::throttled},
     {"offload_results_dropped_total", "counter", &StatsSnapshot::offload_dropped},
     {"buffer_chunks_in_use", "gauge", &StatsSnapshot::pool_chunks_in_use},
     {"buffer_pool_failures_total", "counter", &StatsSnapshot::pool_failures},

@@ -60,7 +60,9 @@ struct ReactorStats {
   // shards, a room on two reactors counts twice), memberships here, payloads sent to members,
   // members skipped as slow (policy: drop).
   Counter rooms, room_members, room_deliveries, room_dropped;
-  Counter rejected_per_ip, rejected_accept_rate;  // admission limits (net/admission.h)
+  Counter rejected_per_ip, rejected_accept_rate;
+  Counter throttled;        // input rate limits paused a connection's reading  // admission limits
+                            // (net/admission.h)
   Counter offload_dropped;  // Offload results whose connection had closed (net/offload.h)
   std::array<Counter, static_cast<size_t>(CloseReason::kCount)> closed;
   Counter pool_chunks_in_use, pool_failures;
@@ -72,7 +74,7 @@ struct StatsSnapshot {
            tasks = 0, stale_handles = 0, posts_dropped = 0, frames_in = 0, handle_refused = 0,
            handoffs_failed = 0, pool_chunks_in_use = 0, pool_failures = 0, lingered = 0,
            lingering = 0, rooms = 0, room_members = 0, room_deliveries = 0, room_dropped = 0,
-           offload_dropped = 0, rejected_per_ip = 0, rejected_accept_rate = 0;
+           offload_dropped = 0, rejected_per_ip = 0, rejected_accept_rate = 0, throttled = 0;
   std::array<uint64_t, static_cast<size_t>(CloseReason::kCount)> closed{};
   std::vector<uint64_t> open_per_reactor;  // balance across reactors
   std::vector<StatsSnapshot> per_reactor;  // each reactor's own counters (their per_reactor empty)

@@ -82,6 +82,10 @@ void AddConfigOptions(CLI::App& app, Config& c) {
   AddEnum(app, "--accept-mode", &c.accept_mode, ParseAcceptMode, AcceptModeName,
           "reuseport (a listener per reactor), round_robin or least_conns (one acceptor)");
   AddNumber(app, "--max-connections", &c.max_connections, "0 = unlimited; excess closed at once");
+  AddNumber(app, "--in-bytes-per-sec", &c.in_bytes_per_sec,
+            "per-connection input rate; above it reading pauses (0 = off)");
+  AddNumber(app, "--in-messages-per-sec", &c.in_messages_per_sec,
+            "per-connection message rate (apps with a codec); above it reading pauses (0 = off)");
   AddNumber(app, "--max-conns-per-ip", &c.max_conns_per_ip,
             "connections per source IP; excess reset at once (unix peers exempt; 0 = off)");
   AddNumber(app, "--accept-rate", &c.accept_rate,
