@@ -82,7 +82,7 @@ void ConnTable::adopt(int fd) {
   c->ch_.slot = slot;
   c->ch_.gen = slab_.generation(slot);
   c->marks_ = Connection::kFdCounted;
-  c->last_active_ = c->last_write_ = now32();
+  c->last_input_ = c->last_write_ = now32();
   h_.construct_state(state_of(*c));
   if (absl::Status s = r_.backend().open(c->ch_); !s.ok()) {
     shared_.fds_total.fetch_sub(1, std::memory_order_relaxed);

@@ -15,7 +15,8 @@ void ConnTable::on_recv(Channel& ch, std::span<const char> data) {
   }
   if (!reads(c)) return;  // closing: input is no longer wanted
   r_.stats().bytes_in.add(data.size());
-  c.last_active_ = now32();
+  c.last_input_ = now32();
+  c.marks_ &= ~Connection::kPinged;
   if (c.marks_ & (Connection::kPaused | Connection::kRedeliver)) {
     // Paused: a completion that was under way when the handler paused. Resumed but not yet
     // redelivered: behind the kept bytes. Either way the redelivery hands it over, in order.
@@ -116,6 +117,9 @@ void ConnTable::pause(Connection& c) {
 void ConnTable::resume(Connection& c) {
   if (!(c.marks_ & Connection::kPaused) || !is_open(c)) return;
   c.marks_ &= ~Connection::kPaused;
+  // Nothing was read while paused: the heartbeat's silence starts again here.
+  c.last_input_ = now32();
+  c.marks_ &= ~Connection::kPinged;
   if (!reads(c)) return;
   if (!(c.marks_ & Connection::kPeerFin)) r_.backend().resume_recv(c.ch_);
   if (!c.in_.empty() || (c.marks_ & Connection::kEofKept)) queue_redelivery(c);

@@ -84,7 +84,7 @@ void ConnTable::on_sent(Channel& ch, size_t n) {
   Connection& c = conn_of(ch);
   r_.stats().bytes_out.add(n);
   if (c.lifecycle_ >= Lifecycle::kLingering) return;
-  c.last_write_ = c.last_active_ = now32();
+  c.last_write_ = now32();
   publish_output(c);
   if ((c.marks_ & Connection::kAboveHigh) && ch.out.size() <= cfg_.out_low_watermark) {
     c.marks_ &= ~Connection::kAboveHigh;

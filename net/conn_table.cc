@@ -14,6 +14,9 @@ ConnTable::ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared
       cfg_(reactor.config()),
       h_(handler),
       shared_(shared),
+      heartbeat_ms_(handler.heartbeats()
+                        ? static_cast<uint64_t>(absl::ToInt64Milliseconds(cfg_.heartbeat_interval))
+                        : 0),
       slab_(kConnStateOffset + handler.state_size(), 16) {}
 
 ConnTable::~ConnTable() {

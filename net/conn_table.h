@@ -148,6 +148,7 @@ class ConnTable final : public IoSink {
   void cancel_timer(Connection& c);
   static void on_timer(void* ctx, uint64_t arg);
   void check_timer(Connection& c);
+  bool heartbeat_applies(const Connection& c) const;
   // conn_table.cc
   Connection* slot_conn(uint32_t slot, uint32_t gen);  // live slot, closed or not
   void release(uint32_t slot);
@@ -163,6 +164,7 @@ class ConnTable final : public IoSink {
   const Config& cfg_;
   HandlerOps& h_;
   ServerShared& shared_;
+  const uint64_t heartbeat_ms_;  // 0: no heartbeat (off, or the handler has no on_heartbeat)
   SlabStorage slab_;
   OutputGauges gauges_;
   size_t open_ = 0;

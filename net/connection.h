@@ -130,14 +130,15 @@ class Connection {
   static constexpr uint8_t kEofKept = 16;    // the peer's FIN, queued behind kept input
   static constexpr uint8_t kPeerFin = 64;    // the peer's FIN was read (delivered or kept)
   static constexpr uint8_t kFdCounted = 32;  // holds one of max_connections' fds
+  static constexpr uint8_t kPinged = 128;    // on_heartbeat ran; input since clears it
 
   Channel ch_;  // first member: a Channel& from the backend converts back to its Connection
   ConnTable* table_;
   InputBuffer in_;
   TimerWheel::TimerId timer_ = TimerWheel::kNoTimer;
-  uint32_t timer_due_ = 0;    // low 32 bits of the ms tick the timer is set for
-  uint32_t last_active_ = 0;  // low 32 bits of the ms tick of the last traffic
-  uint32_t last_write_ = 0;   // ... of the last output progress (or first pending byte)
+  uint32_t timer_due_ = 0;   // low 32 bits of the ms tick the timer is set for
+  uint32_t last_input_ = 0;  // low 32 bits of the ms tick of the last input
+  uint32_t last_write_ = 0;  // ... of the last output progress (or first pending byte)
   Lifecycle lifecycle_ = Lifecycle::kOpen;
   uint8_t marks_ = 0;
   CloseReason reason_ = CloseReason::kLocal;

@@ -6,6 +6,7 @@
 //   void   on_close(Connection&, CloseReason);              // exactly once
 //   void   on_peer_shutdown(Connection&);                   // peer's FIN; default: flush, close
 //   void   on_shutdown(Connection&);                        // server is draining
+//   void   on_heartbeat(Connection&);  // silent for Config::heartbeat_interval: send a ping
 // A handler that speaks framed messages names a codec (protocol/) instead of on_data:
 //   Codec  codec;                                           // a member, with its options
 //   void   on_message(Connection&, std::span<const char> msg);  // one whole frame, no copy
@@ -53,6 +54,9 @@ class HandlerOps {
   // Returns false when the handler has no on_peer_shutdown (then the framework closes).
   virtual bool on_peer_shutdown(Connection& c) = 0;
   virtual void on_shutdown(Connection& c) = 0;
+  // Whether the handler has on_heartbeat (Config::heartbeat_interval applies only then).
+  virtual bool heartbeats() const = 0;
+  virtual void on_heartbeat(Connection& c) = 0;
 };
 
 namespace internal {
@@ -137,6 +141,12 @@ class HandlerAdapter final : public HandlerOps {
   }
   void on_shutdown(Connection& c) override {
     if constexpr (requires { h_.on_shutdown(c); }) h_.on_shutdown(c);
+  }
+  bool heartbeats() const override {
+    return requires(Connection & c) { h_.on_heartbeat(c); };
+  }
+  void on_heartbeat(Connection& c) override {
+    if constexpr (requires { h_.on_heartbeat(c); }) h_.on_heartbeat(c);
   }
 
  private:

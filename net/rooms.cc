@@ -1,5 +1,8 @@
 #include "net/rooms.h"
 
+#include <algorithm>
+
+#include "absl/container/inlined_vector.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/str_format.h"
 #include "net/conn_table.h"
@@ -16,14 +19,22 @@ struct Rooms::Local final : CloseObserver {
     std::vector<Member> members;
     uint32_t live = 0;
   };
+  // Where a connection sits in each of its rooms, so a leave or close removes it without a
+  // search (a search made closing a whole room quadratic). One room inline: most members
+  // are in one, and then they cost no allocation here.
+  struct Pos {
+    Id room;
+    uint32_t index;  // in groups[room].members
+  };
+  using Positions = absl::InlinedVector<Pos, 1>;
 
   Local(Rooms& rooms, ConnTable& table) : rooms(rooms), table(table) {}
   void on_conn_closed(Connection& c) override {
     auto it = joined.find(c.handle().slot());
     if (it == joined.end()) return;
-    std::vector<Id> ids = std::move(it->second);
+    Positions ps = std::move(it->second);
     joined.erase(it);
-    for (Id room : ids) rooms.remove_member(*this, room, c.handle().slot());
+    for (const Pos& p : ps) rooms.remove_member(*this, p.room, p.index);
   }
   uint32_t index() { return table.reactor().index(); }
   ReactorStats& stats() { return table.reactor().stats(); }
@@ -33,7 +44,7 @@ struct Rooms::Local final : CloseObserver {
   // node_hash_map: a Group stays put while a fan-out walks it, whatever callbacks it triggers
   // join elsewhere.
   absl::node_hash_map<Id, Group> groups;
-  absl::flat_hash_map<uint32_t, std::vector<Id>> joined;  // by slot: what a close must undo
+  absl::flat_hash_map<uint32_t, Positions> joined;  // by slot: what a close must undo
   // While a fan-out walks a group, removals (a slow member closed, its on_close leaving other
   // rooms) only mark members kGone and list their group; the fan-out compacts those after.
   bool fanning_out = false;
@@ -57,12 +68,12 @@ Rooms::Local& Rooms::local_of(Connection& c) {
 bool Rooms::join(Connection& c, Id room) {
   Local& l = local_of(c);
   const ConnHandle h = c.handle();
-  std::vector<Id>& ids = l.joined[h.slot()];
-  for (Id id : ids) {
-    if (id == room) return false;
+  Local::Positions& ps = l.joined[h.slot()];
+  for (const Local::Pos& p : ps) {
+    if (p.room == room) return false;
   }
-  ids.push_back(room);
   Local::Group& g = l.groups[room];
+  ps.push_back({room, static_cast<uint32_t>(g.members.size())});
   g.members.push_back({h.slot(), h.generation()});
   const bool first_here = ++g.live == 1;
   l.stats().room_members.add();
@@ -75,44 +86,49 @@ bool Rooms::leave(Connection& c, Id room) {
   Local& l = local_of(c);
   auto it = l.joined.find(c.handle().slot());
   if (it == l.joined.end()) return false;
-  std::vector<Id>& ids = it->second;
-  bool found = false;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (ids[i] == room) {
-      ids[i] = ids.back();
-      ids.pop_back();
-      found = true;
-      break;
-    }
+  Local::Positions& ps = it->second;
+  for (size_t i = 0; i < ps.size(); ++i) {
+    if (ps[i].room != room) continue;
+    const uint32_t index = ps[i].index;
+    ps[i] = ps.back();
+    ps.pop_back();
+    if (ps.empty()) l.joined.erase(it);
+    remove_member(l, room, index);
+    return true;
   }
-  if (!found) return false;
-  if (ids.empty()) l.joined.erase(it);
-  remove_member(l, room, c.handle().slot());
-  return true;
+  return false;
 }
 
-void Rooms::remove_member(Local& l, Id room, uint32_t slot) {
-  auto it = l.groups.find(room);
-  if (it == l.groups.end()) return;
-  Local::Group& g = it->second;
-  for (size_t i = 0; i < g.members.size(); ++i) {
-    if (g.members[i].slot != slot) continue;
-    if (l.fanning_out) {
-      g.members[i].slot = Local::kGone;
-      l.to_compact.push_back(room);
-    } else {
-      g.members[i] = g.members.back();
-      g.members.pop_back();
+void Rooms::moved(Local& l, Id room, uint32_t slot, uint32_t index) {
+  auto it = l.joined.find(slot);
+  if (it == l.joined.end()) return;
+  for (Local::Pos& p : it->second) {
+    if (p.room == room) {
+      p.index = index;
+      return;
     }
-    const bool last_here = --g.live == 0;
-    l.stats().room_members.sub();
-    if (last_here) {
-      l.stats().rooms.sub();
-      if (!l.fanning_out) l.groups.erase(it);
-    }
-    left(room, l.index(), last_here);
-    return;
   }
+}
+
+void Rooms::remove_member(Local& l, Id room, uint32_t index) {
+  auto it = l.groups.find(room);
+  if (it == l.groups.end() || index >= it->second.members.size()) return;
+  Local::Group& g = it->second;
+  if (l.fanning_out) {
+    g.members[index].slot = Local::kGone;  // the walk's indices must stay put
+    l.to_compact.push_back(room);
+  } else {
+    g.members[index] = g.members.back();
+    g.members.pop_back();
+    if (index < g.members.size()) moved(l, room, g.members[index].slot, index);
+  }
+  const bool last_here = --g.live == 0;
+  l.stats().room_members.sub();
+  if (last_here) {
+    l.stats().rooms.sub();
+    if (!l.fanning_out) l.groups.erase(it);
+  }
+  left(room, l.index(), last_here);
 }
 
 void Rooms::joined(Id room, uint32_t r, bool first_here) {
@@ -188,12 +204,22 @@ void Rooms::fan_out(Local& l, Id room, const Payload& payload, Slow slow) {
     if (c->send(payload) != SendResult::kClosed) st.room_deliveries.add();
   }
   l.fanning_out = false;
-  for (Id id : l.to_compact) {  // usually empty: nothing to scan on a quiet publish
+  // Usually empty: nothing to scan on a quiet publish. Once per group however many of its
+  // members went (a slow room closed wholesale lists it once per member).
+  std::sort(l.to_compact.begin(), l.to_compact.end());
+  l.to_compact.erase(std::unique(l.to_compact.begin(), l.to_compact.end()), l.to_compact.end());
+  for (Id id : l.to_compact) {
     auto gi = l.groups.find(id);
-    if (gi == l.groups.end()) continue;  // listed twice, already gone
-    std::erase_if(gi->second.members,
-                  [](const Local::Member& m) { return m.slot == Local::kGone; });
-    if (gi->second.live == 0) l.groups.erase(gi);
+    if (gi == l.groups.end()) continue;
+    std::vector<Local::Member>& members = gi->second.members;
+    std::erase_if(members, [](const Local::Member& m) { return m.slot == Local::kGone; });
+    if (gi->second.live == 0) {
+      l.groups.erase(gi);
+      continue;
+    }
+    for (size_t i = 0; i < members.size(); ++i) {
+      moved(l, id, members[i].slot, static_cast<uint32_t>(i));
+    }
   }
   l.to_compact.clear();
 }

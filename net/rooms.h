@@ -75,7 +75,9 @@ class Rooms {
   void joined(Id room, uint32_t r, bool first_here);
   void left(Id room, uint32_t r, bool last_here);
   void fan_out(Local& l, Id room, const Payload& payload, Slow slow);
-  void remove_member(Local& l, Id room, uint32_t slot);
+  void remove_member(Local& l, Id room, uint32_t index);
+  // The member on `slot` now sits at `index` of the room's member list.
+  void moved(Local& l, Id room, uint32_t slot, uint32_t index);
 
   PerReactor<Local> locals_;
   std::array<Stripe, kStripes> stripes_;

@@ -19,7 +19,7 @@ absl::Status Config::Validate() const {
   if (rcvbuf < 0 || sndbuf < 0) return bad("rcvbuf/sndbuf must be >= 0");
   if (idle_timeout < absl::ZeroDuration() || write_timeout < absl::ZeroDuration() ||
       drain_timeout < absl::ZeroDuration() || linger_timeout < absl::ZeroDuration() ||
-      defer_accept < absl::ZeroDuration()) {
+      defer_accept < absl::ZeroDuration() || heartbeat_interval < absl::ZeroDuration()) {
     return bad("timeouts must be >= 0");
   }
   if (out_low_watermark > out_high_watermark) {

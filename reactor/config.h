@@ -46,6 +46,10 @@ struct Config {
   // reading (discarding) until the peer closes or this passes, so input that arrives late does
   // not make the kernel answer with RST and drop the tail of our output.
   absl::Duration linger_timeout = absl::Seconds(2);
+  // Application heartbeat, for handlers with on_heartbeat: a connection that sent nothing for
+  // this long gets on_heartbeat (the handler sends its protocol's ping); one that then sends
+  // nothing for as long again is closed (reason heartbeat_timeout). Zero disables.
+  absl::Duration heartbeat_interval = absl::ZeroDuration();
 
   // Output flow control, per connection.
   uint32_t out_high_watermark = 256 * 1024;  // send() reports backpressure above this

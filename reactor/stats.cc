@@ -35,6 +35,8 @@ const char* CloseReasonName(CloseReason r) {
       return "kicked";
     case CloseReason::kAuthTimeout:
       return "auth_timeout";
+    case CloseReason::kHeartbeatTimeout:
+      return "heartbeat_timeout";
     case CloseReason::kCount:
       break;
   }

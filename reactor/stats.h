@@ -12,20 +12,21 @@
 namespace percore {
 
 enum class CloseReason : uint8_t {
-  kPeerClosed,      // orderly FIN from the peer
-  kLocal,           // the handler called close()
-  kReset,           // the peer reset the connection (ECONNRESET, EPIPE)
-  kError,           // another socket error
-  kIdleTimeout,     // no traffic for idle_timeout
-  kWriteTimeout,    // output pending with no progress for write_timeout
-  kOutputOverflow,  // output exceeded out_cap: the peer does not read
-  kFrameTooLarge,   // the handler left more than max_frame bytes unconsumed
-  kNoMemory,        // the reactor's buffer pool ran out
-  kShutdown,        // graceful shutdown closed it
-  kMalformed,       // the connection's codec found input the protocol does not allow
-  kSlowConsumer,    // a room publish found it above its high watermark (policy: close)
-  kKicked,          // a second login with the same user id replaced it (Sessions)
-  kAuthTimeout,     // it did not bind a user within its deadline (Sessions::require_bind)
+  kPeerClosed,        // orderly FIN from the peer
+  kLocal,             // the handler called close()
+  kReset,             // the peer reset the connection (ECONNRESET, EPIPE)
+  kError,             // another socket error
+  kIdleTimeout,       // no traffic for idle_timeout
+  kWriteTimeout,      // output pending with no progress for write_timeout
+  kOutputOverflow,    // output exceeded out_cap: the peer does not read
+  kFrameTooLarge,     // the handler left more than max_frame bytes unconsumed
+  kNoMemory,          // the reactor's buffer pool ran out
+  kShutdown,          // graceful shutdown closed it
+  kMalformed,         // the connection's codec found input the protocol does not allow
+  kSlowConsumer,      // a room publish found it above its high watermark (policy: close)
+  kKicked,            // a second login with the same user id replaced it (Sessions)
+  kAuthTimeout,       // it did not bind a user within its deadline (Sessions::require_bind)
+  kHeartbeatTimeout,  // silent for heartbeat_interval after the heartbeat ping
   kCount
 };
 

@@ -194,4 +194,65 @@ TEST_CASE("rooms: a member that never reads is dropped or closed, the others get
   CHECK(Payload::Live() == live);
 }
 
+// Leaves and closes in any order, some of them during a fan-out (slow members closed by
+// kClose while the walk runs): after each, the members still in the room get the next message
+// exactly once and the ones gone get nothing.
+TEST_CASE("rooms: members leave and close in any order, during fan-outs too", "[rooms]") {
+  const int64_t live = Payload::Live();
+  Joiner h;
+  Config cfg = test::TestConfig();
+  cfg.sndbuf = 16384;
+  cfg.out_high_watermark = 32 * 1024;
+  cfg.out_low_watermark = 8 * 1024;
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  // Silent members joined first and in between, so their removal moves the readers around.
+  std::vector<Fd> readers, silent;
+  for (int i = 0; i < 24; ++i) {
+    if (i % 4 == 0) silent.push_back(test::Connect(server.port(), 4096));
+    readers.push_back(test::Connect(server.port()));
+  }
+  for (Fd& fd : silent) REQUIRE(test::SendAll(fd.get(), "a"));
+  for (Fd& fd : readers) REQUIRE(test::SendAll(fd.get(), "a"));
+  REQUIRE(test::Eventually([&] { return h.rooms.size(kA) == 30; }));
+  uint32_t seq = 0;
+  auto publish_and_check = [&](const std::vector<bool>& in) {
+    REQUIRE(h.rooms.publish(kA, Message('A', 0, seq), Rooms::Slow::kClose).ok());
+    for (size_t r = 0; r < readers.size(); ++r) {
+      if (!in[r]) continue;
+      std::string got = test::RecvExactly(readers[r].get(), kMsg);
+      uint32_t n = 0;
+      if (got.size() == kMsg) std::memcpy(&n, got.data() + 5, sizeof n);
+      if (got.size() != kMsg || n != seq) FAIL_CHECK("reader " << r << " missed " << seq);
+    }
+    ++seq;
+  };
+  std::vector<bool> in(readers.size(), true);
+  // Until every silent member is closed as slow (during fan-outs).
+  while (server.stats().closed[size_t(CloseReason::kSlowConsumer)] < silent.size() && seq < 2000) {
+    publish_and_check(in);
+  }
+  REQUIRE(server.stats().closed[size_t(CloseReason::kSlowConsumer)] == silent.size());
+  REQUIRE(test::Eventually([&] { return h.rooms.size(kA) == 24; }));
+  // Then the readers go one by one, in a scrambled order, half by leaving, half by closing.
+  for (size_t k = 0; k < readers.size(); ++k) {
+    const size_t r = (k * 7) % readers.size();
+    in[r] = false;
+    if (k % 2 == 0) {
+      REQUIRE(test::SendAll(readers[r].get(), "x"));
+    } else {
+      readers[r].reset();
+    }
+    REQUIRE(test::Eventually([&] { return h.rooms.size(kA) == readers.size() - k - 1; }));
+    publish_and_check(in);
+  }
+  test::SleepMs(20);
+  for (size_t r = 0; r < readers.size(); ++r) {
+    if (readers[r].get() >= 0) CHECK(Available(readers[r].get()) == 0);
+  }
+  CHECK(server.stats().room_members == 0);
+  server.shutdown();
+  CHECK(Payload::Live() == live);
+}
+
 }  // namespace percore

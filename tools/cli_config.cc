@@ -60,6 +60,9 @@ void AddConfigOptions(CLI::App& app, Config& c) {
   AddDuration(app, "--linger-timeout", &c.linger_timeout,
               "after a graceful close, read and discard until the peer closes, at most this long "
               "(0 = close at once)");
+  AddDuration(app, "--heartbeat-interval", &c.heartbeat_interval,
+              "apps with a heartbeat ping a connection silent this long and close it if it stays "
+              "silent as long again (0 = off)");
   AddDuration(app, "--defer-accept", &c.defer_accept,
               "accept a connection once its first bytes arrived (TCP_DEFER_ACCEPT; client-speaks-"
               "first protocols only; 0 = off)");
