@@ -110,6 +110,7 @@ class ConnTable final : public IoSink {
   void on_sent(Channel& ch, size_t n) override;
   void on_send_error(Channel& ch, int err) override;
   void on_accept(uint32_t id, int fd) override;
+  void on_wake() override { r_.sample_clock(); }
 
  private:
   static Connection& conn_of(Channel& ch) { return *reinterpret_cast<Connection*>(&ch); }

@@ -22,6 +22,7 @@ struct Sessions::Local final : CloseObserver {
     const auto slot = static_cast<uint32_t>(arg);
     Connection* c = l.table.lookup(slot, static_cast<uint32_t>(arg >> 32));
     if (c != nullptr && !l.users.contains(slot)) {
+      if (l.sessions.farewell_) l.sessions.farewell_(*c, CloseReason::kAuthTimeout);
       c->close(CloseMode::kGraceful, CloseReason::kAuthTimeout);
     }
   }
@@ -67,8 +68,29 @@ absl::Status Sessions::bind(Connection& c, std::string_view user) {
   l.users.emplace(h.slot(), std::string(user));
   // Outside the stripe lock: on this thread the close runs on_close (and our observer) at once.
   // Stale by now (it closed meanwhile) is fine: there is nothing left to kick.
-  if (older.valid()) older.close(CloseReason::kKicked).IgnoreError();
+  if (older.valid()) kick(older);
   return absl::OkStatus();
+}
+
+void Sessions::kick(const ConnHandle& older) {
+  // The older connection's reactor holds its Local: it bound there.
+  Local* l = farewell_ ? locals_.at(older.reactor_index()) : nullptr;
+  if (l == nullptr) {
+    older.close(CloseReason::kKicked).IgnoreError();
+    return;
+  }
+  auto kick_there = [this, l, older] {
+    Connection* c = l->table.lookup(older.slot(), older.generation());
+    if (c == nullptr || c->closing()) return;  // gone meanwhile: nothing left to kick
+    farewell_(*c, CloseReason::kKicked);
+    c->close(CloseMode::kGraceful, CloseReason::kKicked);
+  };
+  if (l->table.reactor().in_loop_thread()) {
+    kick_there();
+  } else if (!l->table.reactor().post(kick_there)) {
+    // Its reactor's task queue is full: try the plain close (likely refused too, and counted).
+    older.close(CloseReason::kKicked).IgnoreError();
+  }
 }
 
 void Sessions::require_bind(Connection& c, absl::Duration within) {

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -45,6 +46,13 @@ class Sessions {
   // closed gracefully (reason auth_timeout; a "login first" notice queued before still goes
   // out). One timer on the reactor's wheel; nothing to cancel: binding is checked when it fires.
   void require_bind(Connection& c, absl::Duration within);
+  // Optional, set before the server starts: called on a connection's own reactor thread right
+  // before Sessions closes it (reason kKicked or kAuthTimeout), while it can still send, so the
+  // application can queue a goodbye in that connection's framing (a line, a WebSocket frame):
+  // only the application knows it, and a kicked connection may live on another reactor. The
+  // close that follows is graceful, so the goodbye goes out first.
+  using Farewell = std::function<void(Connection&, CloseReason)>;
+  void set_farewell(Farewell farewell) { farewell_ = std::move(farewell); }
   // Any thread. NotFound when the user is not online.
   absl::StatusOr<ConnHandle> find(std::string_view user) const;
   absl::StatusOr<SendResult> send(std::string_view user, Payload payload) const;
@@ -68,8 +76,10 @@ class Sessions {
   const Stripe& stripe_of(std::string_view user) const;
   Local& local_of(Connection& c);
   void forget(std::string_view user, const ConnHandle& h);  // only if h still holds user
+  void kick(const ConnHandle& older);
 
   OnDuplicate on_duplicate_;
+  Farewell farewell_;
   PerReactor<Local> locals_;
   std::array<Stripe, kStripes> stripes_;
 };

@@ -34,6 +34,10 @@ class IoSink {
   // fd < 0, accepting failed with errno -fd (EMFILE...) and the backend has already dealt
   // with the listener (rejected a pending peer, backed off): the sink only counts it.
   virtual void on_accept(uint32_t id, int fd) = 0;
+  // Once per poll(), when its wait returned and before any of its events is delivered: the
+  // reactor reads its clock here, so callbacks stamp the time they run at, not the time the
+  // wait began (an idle reactor may have slept for minutes).
+  virtual void on_wake() {}
 };
 
 // What a backend found the kernel to offer, for the start-up log line and the stats.

@@ -295,6 +295,7 @@ int EpollBackend::poll(int timeout_ms) {
   if (!retries_.empty()) timeout_ms = retry_timeout(timeout_ms);
   int n = ::epoll_wait(epfd_.get(), events_.data(), static_cast<int>(events_.size()), timeout_ms);
   if (n < 0) n = 0;  // EINTR: the caller loops
+  sink_->on_wake();
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = events_[i];
     uint64_t tag = ev.data.u64 & kTagMask;

@@ -49,8 +49,11 @@ class Reactor {
   static Reactor* current() { return current_; }
 
   uint32_t index() const { return index_; }
-  uint64_t now_ms() const { return now_; }  // sampled once per turn
-  uint64_t clock_ms() const;                // reads the clock now
+  // Sampled when the backend's wait returns (before its events) and again before tasks and
+  // timers run: twice per turn.
+  uint64_t now_ms() const { return now_; }
+  void sample_clock() { now_ = clock_ms(); }  // IoSink::on_wake: the wait returned
+  uint64_t clock_ms() const;                  // reads the clock now
   const Config& config() const { return config_; }
   Backend& backend() { return *backend_; }
   const BackendInfo& backend_info() const { return info_; }

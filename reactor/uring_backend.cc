@@ -526,6 +526,7 @@ int UringBackend::poll(int timeout_ms) {
     __kernel_timespec ts{timeout_ms / 1000, static_cast<long long>(timeout_ms % 1000) * 1000000};
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout_ms < 0 ? nullptr : &ts, nullptr);
   }
+  sink_->on_wake();
   int n = 0;
   unsigned head;
   io_uring_cqe* cqe;

@@ -160,6 +160,32 @@ TEST_CASE("echo to a peer that never reads pauses it: memory stays bounded", "[f
   server.shutdown();
 }
 
+// A reactor with no timers sleeps until an event comes. The connection that wakes it must be
+// stamped with the time it arrived, not the time the sleep began: else it is idle on arrival, and
+// its first timer evicts it (as happened to every first connection after a quiet spell longer
+// than idle_timeout, and to require_bind deadlines, which came early).
+TEST_CASE("a connection that wakes a sleeping reactor is not idle on arrival", "[faults][timer]") {
+  apps::EchoHandler echo;
+  std::atomic<uint64_t> clock{1'000'000};
+  Config cfg = test::TestConfig();
+  cfg.idle_timeout = absl::Milliseconds(1000);
+  TcpServer server(cfg, echo, [&clock] { return clock.load(); });
+  REQUIRE(server.start().ok());
+  SyncTurns(server);
+  clock += 5000;  // while both reactors sleep: nothing is armed that would wake them
+  Fd fd = Connect(server.port());
+  REQUIRE(SendAll(fd.get(), "hi"));
+  CHECK(RecvExactly(fd.get(), 2) == "hi");
+  SyncTurns(server);
+  SyncTurns(server);
+  CHECK(server.stats().open == 1);
+  CHECK(server.stats().evictions == 0);
+  clock += 1000;  // now it is idle
+  SyncTurns(server);
+  CHECK(server.stats().evictions == 1);
+  server.shutdown();
+}
+
 TEST_CASE("idle connections are evicted at the timeout, activity defers it", "[faults][timer]") {
   apps::EchoHandler echo;
   std::atomic<uint64_t> clock{1'000'000};

@@ -1,6 +1,7 @@
 // Sessions over sockets, once per backend: a second login with the same user id kicks the
 // older connection (closed gracefully, reason kicked) or is refused; a user is found and sent
 // to from a foreign thread on whichever reactor it lives; closes forget users.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
@@ -121,6 +122,43 @@ TEST_CASE("sessions: require_bind closes who did not log in in time", "[sessions
   CHECK(server.stats().open == 1);
   REQUIRE(h.sessions.send("alice", Payload::Copy("still here\n")).ok());
   CHECK(test::RecvExactly(quick.get(), 11) == "still here\n");
+  server.shutdown();
+}
+
+// set_farewell: the connection Sessions closes (kicked, or no login by its deadline) gets the
+// application's goodbye first, written on its own reactor with its own Connection, also when
+// the newer login is on another reactor.
+TEST_CASE("sessions: the farewell reaches a kicked or timed-out connection first", "[sessions]") {
+  struct Polite : Login {
+    Polite() : Login(Sessions::OnDuplicate::kKick) {
+      sessions.set_farewell([this](Connection& c, CloseReason why) {
+        farewells_on_wrong_thread += !c.reactor().in_loop_thread();
+        c.send(std::string_view(why == CloseReason::kKicked ? "bye kicked\n" : "bye late\n"));
+      });
+    }
+    void on_open(Connection& c) { sessions.require_bind(c, absl::Milliseconds(500)); }
+    std::atomic<int> farewells_on_wrong_thread{0};
+  } h;
+  Config cfg = test::TestConfig();
+  cfg.accept_mode = AcceptMode::kRoundRobin;  // consecutive connections on different reactors
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  for (int i = 0; i < 4; ++i) {  // same reactor and the other one, whichever comes first
+    const std::string user = "alice" + std::to_string(i);
+    Fd first = LogIn(server.port(), user, "ok\n");
+    if (i % 2 == 1) Fd filler = test::Connect(server.port());  // the next one lands elsewhere
+    Fd second = LogIn(server.port(), user, "ok\n");
+    bool closed = false, reset = false;
+    CHECK(test::RecvAll(first.get(), 5000, &closed, &reset) == "bye kicked\n");
+    CHECK(closed);
+    CHECK(!reset);
+  }
+  Fd silent = test::Connect(server.port());
+  bool closed = false;
+  CHECK(test::RecvAll(silent.get(), 5000, &closed) == "bye late\n");
+  CHECK(closed);
+  CHECK(h.farewells_on_wrong_thread == 0);
+  CHECK(server.stats().closed[size_t(CloseReason::kKicked)] == 4);
   server.shutdown();
 }
 

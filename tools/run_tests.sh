@@ -78,6 +78,10 @@ for flavour in release asan tsan; do
     script "release/http-clients" http test/clients_http.sh build/release/tools/percore
     # The ws app against Python's websockets library and raw frames (python3-websockets).
     script "release/ws-clients" ws test/clients_ws.sh build/release/tools/percore
+    # The chat app over TCP lines and WebSocket (Python clients), on both backends.
+    script "release/chat-clients" chat test/clients_chat.sh build/release/tools/percore
+    # The chat page in headless Chromium (two tabs and a TCP client in one room).
+    script "release/chat-browser" chat-browser test/chat_browser.sh build/release/tools/percore
     # libFuzzer targets over protocol/ (clang, its own build in build/fuzz): one per target,
     # each target's line shown even when it passed.
     script "release/fuzz" fuzz tools/run_fuzz.sh

@@ -19,6 +19,7 @@
 #include "net/address.h"
 #include "net/tcp_server.h"
 #include "reactor/signals.h"
+#include "tools/apps/chat.h"
 #include "tools/apps/echo.h"
 #include "tools/apps/framed.h"
 #include "tools/apps/http.h"
@@ -106,8 +107,9 @@ int ServeMain(int argc, char** argv) {
   bool stats = false;
   bool prometheus = false;
   app.add_option("--app", app_name,
-                 "built-in app to serve (ws: HTTP on / and a WebSocket echo at /ws)")
-      ->check(CLI::IsMember({"echo", "framed", "line", "kv", "http", "ws"}))
+                 "built-in app to serve (ws: HTTP on / and a WebSocket echo at /ws; chat: a "
+                 "chat server, line protocol and WebSocket at /ws on one port)")
+      ->check(CLI::IsMember({"echo", "framed", "line", "kv", "http", "ws", "chat"}))
       ->capture_default_str();
   app.add_option("--port", port,
                  "shorthand for --listen 127.0.0.1:PORT (loopback only); with --listen, "
@@ -121,6 +123,23 @@ int ServeMain(int argc, char** argv) {
                  "kv app: largest value (and argument) in bytes, like proto-max-bulk-len")
       ->check(CLI::Range(size_t{1}, size_t{3} << 30))
       ->capture_default_str();
+  apps::ChatHandler::Options chat_options;
+  std::string chat_duplicate = "kick";
+  app.add_option("--chat-duplicate", chat_duplicate,
+                 "chat app: a NICK another connection holds kicks that one or is refused")
+      ->check(CLI::IsMember({"kick", "refuse"}))
+      ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--chat-login-timeout",
+         [&chat_options](const std::string& text) {
+           if (!absl::ParseDuration(text, &chat_options.login_timeout) ||
+               chat_options.login_timeout < absl::ZeroDuration()) {
+             throw CLI::ValidationError("--chat-login-timeout",
+                                        "'" + text + "' is not a duration like 250ms, 30s, 2m");
+           }
+         },
+         "chat app: close a connection that has not sent NICK within this long (0 = never)")
+      ->default_str(absl::FormatDuration(chat_options.login_timeout));
   app.add_flag("--stats", stats, "print a stats line every second");
   app.add_flag("--prometheus", prometheus, "with --stats, print Prometheus text instead");
   AddConfigOptions(app, config);
@@ -141,6 +160,13 @@ int ServeMain(int argc, char** argv) {
                            app.get_option("--kv-max-value")->count() > 0)) {
     std::fprintf(stderr,
                  "percore serve: --kv-max-memory and --kv-max-value apply to --app kv only\n");
+    return 1;
+  }
+  if (app_name != "chat" && (app.get_option("--chat-duplicate")->count() > 0 ||
+                             app.get_option("--chat-login-timeout")->count() > 0)) {
+    std::fprintf(stderr,
+                 "percore serve: --chat-duplicate and --chat-login-timeout apply to --app chat "
+                 "only\n");
     return 1;
   }
 
@@ -188,6 +214,17 @@ int ServeMain(int argc, char** argv) {
       config.max_frame = static_cast<uint32_t>(ws.codec.max_frame());
     }
     return Serve(config, ws, *signals, stats, prometheus);
+  }
+  if (app_name == "chat") {
+    chat_options.duplicate =
+        chat_duplicate == "refuse" ? Sessions::OnDuplicate::kRefuse : Sessions::OnDuplicate::kKick;
+    apps::ChatHandler chat(chat_options);
+    // As for ws: whatever the codec may still accept (an HTTP request with its headers) must
+    // fit in the kept input, so that the codec, not the framework, decides.
+    if (config.max_frame < chat.codec.max_frame()) {
+      config.max_frame = static_cast<uint32_t>(chat.codec.max_frame());
+    }
+    return Serve(config, chat, *signals, stats, prometheus);
   }
   if (app_name == "line") {
     apps::LineHandler line;
