@@ -356,7 +356,9 @@ int RunIdle(Settings& st, uint16_t& next_port) {
       ok = false;
       continue;
     }
-    ::sleep(1);  // settle: the last joins' output drained, pooled chunks back
+    // Settle: the last joins' output drained, and two pool trims (a second apart: the first
+    // keeps what the burst used since the trim before) gave the burst's chunks back.
+    ::sleep(3);
     const long after = RssKb(child.pid());
     const double per = static_cast<double>(after - before) * 1024.0 / st.idle_members;
     std::printf("%-16s %-8s %8d %12ld %12ld %12.0f\n", server.c_str(), proto, st.idle_members,
