@@ -34,6 +34,9 @@ class IoSink {
   // fd < 0, accepting failed with errno -fd (EMFILE...) and the backend has already dealt
   // with the listener (rejected a pending peer, backed off): the sink only counts it.
   virtual void on_accept(uint32_t id, int fd) = 0;
+  // The connect() under way on ch (Backend::connect) ended: err == 0 when it succeeded (the
+  // channel is then receiving, as after open()), else the socket's errno (ECONNREFUSED...).
+  virtual void on_connected(Channel& ch, int err) = 0;
 };
 
 // What a backend found the kernel to offer, for the start-up log line and the stats.
@@ -52,6 +55,9 @@ class Backend {
   virtual void remove_listener(uint32_t id) = 0;
   // Registers an accepted socket and starts receiving.
   virtual absl::Status open(Channel& ch) = 0;
+  // Registers a socket whose non-blocking connect() returned EINPROGRESS and waits for it to
+  // end: IoSink::on_connected tells how. close() during the wait abandons it (no callback).
+  virtual absl::Status connect(Channel& ch) = 0;
   virtual void pause_recv(Channel& ch) = 0;
   virtual void resume_recv(Channel& ch) = 0;
   // Hands everything in ch.out to the kernel (called once per connection per loop turn).
