@@ -244,7 +244,9 @@ TEST_CASE("client: reconnects after the server restarts", "[client]") {
   server = std::make_unique<TcpServer>(sc, echo);
   REQUIRE(server->start().ok());
   REQUIRE(Eventually([&] { return rec.message_count() == 2; }));
-  CHECK(rec.opens == 2);
+  // At least 2: under io_uring a retry may still land in the old listener's backlog while
+  // it shuts down, and that connection dies with it.
+  CHECK(rec.opens >= 2);
   CHECK(client.state() == ClientState::kConnected);
   std::lock_guard lock(rec.mu);
   CHECK(rec.messages[1] == "echo:hello");
