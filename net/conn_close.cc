@@ -80,6 +80,7 @@ void ConnTable::close_now(Connection& c, CloseReason reason, bool reset) {
   }
   h_.on_close(c, reason);
   for (CloseObserver* o : close_observers_) o->on_conn_closed(c);
+  notify_disconnected(c, reason);
   if (reset) {
     if (c.ch_.fd >= 0) SetLingerZero(c.ch_.fd);
   } else if (reason != CloseReason::kReset && reason != CloseReason::kError &&
@@ -159,6 +160,7 @@ void ConnTable::begin_shutdown() {
 }
 
 void ConnTable::reset_all() {
+  abort_connects();
   for_each_live([&](Connection& c) {
     if (c.lifecycle_ == Lifecycle::kLingering) {
       finish(c);

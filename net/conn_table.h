@@ -25,10 +25,13 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "net/address.h"
 #include "net/admission.h"
 #include "net/connection.h"
 #include "net/handler.h"
@@ -60,6 +63,30 @@ class CloseObserver {
   ~CloseObserver() = default;
 };
 
+// Why an outgoing connection (ConnTable::connect) never opened.
+enum class ConnectError : uint8_t {
+  kRefused,      // nobody listens there (ECONNREFUSED; a Unix path missing or its backlog full)
+  kTimeout,      // no answer within the connect timeout (or the kernel's ETIMEDOUT)
+  kUnreachable,  // no route (ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL)
+  kResolve,      // the host name did not resolve (TcpClient)
+  kCancelled,    // the client stopped, or its reactors shut down, before it connected
+  kOther,        // another errno (out of fds...)
+};
+const char* ConnectErrorName(ConnectError e);
+
+// Hears how one outgoing connection fares, on the table's reactor thread. The table keeps it
+// (shared) from connect() until the connection failed or closed.
+class ConnectObserver {
+ public:
+  virtual ~ConnectObserver() = default;
+  // Connected; runs right before the handler's on_open.
+  virtual void on_connected(Connection& c) = 0;
+  // Never opened, so the handler saw nothing of it. err: the errno, 0 when there is none.
+  virtual void on_connect_failed(ConnectError e, int err) = 0;
+  // It was open and has closed; runs right after the handler's on_close.
+  virtual void on_disconnected(CloseReason reason) = 0;
+};
+
 class ConnTable final : public IoSink {
  public:
   ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared);
@@ -73,6 +100,15 @@ class ConnTable final : public IoSink {
 
   // Takes an accepted fd: limits, socket options, slot, backend registration, on_open.
   void adopt(int fd);
+  // Starts an outgoing connection (net/conn_connect.cc): non-blocking connect(), completed by
+  // the backend, bounded by `timeout` (0: none) on the wheel. Once connected it is an ordinary
+  // connection of this table (handler, codec, buffers, timeouts); `observer` hears the rest.
+  // Returns its handle, valid while it connects and once open.
+  ConnHandle connect(const Address& addr, absl::Duration timeout,
+                     std::shared_ptr<ConnectObserver> observer);
+  // Abandons a connect still under way (on_connect_failed(kCancelled)); false when it is not.
+  bool cancel_connect(uint32_t slot, uint32_t gen);
+  bool shutting_down() const { return shutting_down_; }
   // Graceful shutdown: stop accepting, tell the handler, flush, after drain_timeout reset the
   // rest; stops the reactor once nothing is left.
   void begin_shutdown();
@@ -111,6 +147,7 @@ class ConnTable final : public IoSink {
   void on_send_error(Channel& ch, int err) override;
   void on_accept(uint32_t id, int fd) override;
   void on_wake() override { r_.sample_clock(); }
+  void on_connected(Channel& ch, int err) override;
 
  private:
   static Connection& conn_of(Channel& ch) { return *reinterpret_cast<Connection*>(&ch); }
@@ -173,6 +210,11 @@ class ConnTable final : public IoSink {
   static void on_timer(void* ctx, uint64_t arg);
   void check_timer(Connection& c);
   bool heartbeat_applies(const Connection& c) const;
+  // conn_connect.cc
+  void open_outgoing(Connection& c);
+  void connect_failed(Connection& c, ConnectError e, int err);
+  void abort_connects();
+  void notify_disconnected(Connection& c, CloseReason reason);
   // conn_table.cc
   Connection* slot_conn(uint32_t slot, uint32_t gen);  // live slot, closed or not
   void release(uint32_t slot);
@@ -204,6 +246,7 @@ class ConnTable final : public IoSink {
   std::vector<uint32_t> closing_, closing_swap_;
   std::vector<uint32_t> listener_ids_;
   std::vector<CloseObserver*> close_observers_;
+  std::vector<std::shared_ptr<ConnectObserver>> observers_;  // by slot: outgoing connections
   bool shutting_down_ = false;
   TimerWheel::TimerId drain_timer_ = TimerWheel::kNoTimer;
 };

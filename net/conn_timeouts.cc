@@ -9,6 +9,7 @@
 //     close (kHeartbeatTimeout). Any input clears kPinged.
 //   kClosing: the write timeout alone (or, when it is disabled, the idle timeout) -> reset.
 //   kLingering: linger_timeout -> the fd is closed.
+//   kConnecting: the connect timeout -> the connect fails (kTimeout).
 #include "net/conn_table.h"
 
 namespace percore {
@@ -72,7 +73,9 @@ void ConnTable::on_timer(void* ctx, uint64_t arg) {
   Connection* c = t->slot_conn(static_cast<uint32_t>(arg), static_cast<uint32_t>(arg >> 32));
   if (c == nullptr) return;
   c->timer_ = TimerWheel::kNoTimer;
-  if (c->lifecycle_ == Lifecycle::kLingering) {
+  if (c->lifecycle_ == Lifecycle::kConnecting) {
+    t->connect_failed(*c, ConnectError::kTimeout, 0);
+  } else if (c->lifecycle_ == Lifecycle::kLingering) {
     t->finish(*c);
   } else if (c->lifecycle_ != Lifecycle::kClosed) {
     t->check_timer(*c);

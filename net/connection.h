@@ -43,6 +43,9 @@ class Reactor;
 //   (kClosed)    -> kLingering    instead of kClosed when the peer has not yet acknowledged
 //                                 our output and may still send: FIN, read and discard
 //   kLingering   -> kClosed       the peer closed, or linger_timeout
+//   kConnecting  -> kOpen         an outgoing connect() succeeded: on_open
+//   kConnecting  -> kClosed       it failed, timed out or was cancelled: no on_open, no
+//                                 on_close (the ConnectObserver hears it; net/conn_connect.cc)
 // on_close runs exactly once, on leaving the open states (everything above kClosing).
 enum class Lifecycle : uint8_t {
   kOpen,         // reading and writing
@@ -52,6 +55,7 @@ enum class Lifecycle : uint8_t {
   kClosing,      // graceful close: not reading, flushing, then close
   kLingering,    // on_close ran; FIN sent; discarding input until the peer closes
   kClosed,       // on_close ran; the slot is released once the kernel lets go of it
+  kConnecting,   // outgoing, connect() under way; no handler has seen it (not open)
 };
 
 enum class SendResult : uint8_t {

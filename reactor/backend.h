@@ -38,6 +38,9 @@ class IoSink {
   // reactor reads its clock here, so callbacks stamp the time they run at, not the time the
   // wait began (an idle reactor may have slept for minutes).
   virtual void on_wake() {}
+  // The connect() under way on ch (Backend::connect) ended: err == 0 when it succeeded (the
+  // channel is then receiving, as after open()), else the socket's errno (ECONNREFUSED...).
+  virtual void on_connected(Channel& ch, int err) = 0;
 };
 
 // What a backend found the kernel to offer, for the start-up log line and the stats.
@@ -56,6 +59,9 @@ class Backend {
   virtual void remove_listener(uint32_t id) = 0;
   // Registers an accepted socket and starts receiving.
   virtual absl::Status open(Channel& ch) = 0;
+  // Registers a socket whose non-blocking connect() returned EINPROGRESS and waits for it to
+  // end: IoSink::on_connected tells how. close() during the wait abandons it (no callback).
+  virtual absl::Status connect(Channel& ch) = 0;
   virtual void pause_recv(Channel& ch) = 0;
   virtual void resume_recv(Channel& ch) = 0;
   // Hands everything in ch.out to the kernel (called once per connection per loop turn).

@@ -33,6 +33,7 @@ constexpr uint16_t kRdHup = 16;    // peer sent FIN: read until 0
 // behind it, so a short read does not mean drained: read until EAGAIN. The next recv skips the
 // urgent byte (never SO_OOBINLINE, never read with MSG_OOB: handlers see the in-band bytes).
 constexpr uint16_t kUrgent = 32;
+constexpr uint16_t kConnecting = 64;  // connect() under way: the first EPOLLOUT/ERR ends it
 
 constexpr size_t kScratch = 64 * 1024;
 constexpr int kMaxEvents = 256;
@@ -128,6 +129,22 @@ absl::Status EpollBackend::open(Channel& ch) {
   }
   ch.io = 0;
   return absl::OkStatus();
+}
+
+absl::Status EpollBackend::connect(Channel& ch) {
+  // The same registration as open(): the edge that ends the connect is EPOLLOUT (or ERR/HUP),
+  // and from then on the socket is an ordinary connection.
+  if (absl::Status s = open(ch); !s.ok()) return s;
+  ch.io = kConnecting;
+  return absl::OkStatus();
+}
+
+void EpollBackend::connect_ready(Channel& ch) {
+  ch.io &= ~kConnecting;
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(ch.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  sink_->on_connected(ch, err);
 }
 
 void EpollBackend::pause_recv(Channel& ch) { ch.io |= kPaused; }
@@ -310,6 +327,12 @@ int EpollBackend::poll(int timeout_ms) {
     }
     Channel* ch = sink_->find(ev.data.u64);
     if (ch == nullptr || ch->fd < 0) continue;  // a late event for a closed connection
+    if (ch->io & kConnecting) {
+      if (!(ev.events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) continue;
+      connect_ready(*ch);
+      // Connected: bytes the peer sent at once came with the same edge (EPOLLIN below).
+      if (ch->fd < 0 || (ch->io & kConnecting)) continue;
+    }
     if (ev.events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ch->io |= kRdHup;
     if (ev.events & EPOLLPRI) ch->io |= kUrgent;
     if ((ev.events & EPOLLOUT) && (ch->io & kWaitOut)) {

@@ -23,6 +23,7 @@ class EpollBackend final : public Backend {
   absl::Status add_listener(int fd, uint32_t id) override;
   void remove_listener(uint32_t id) override;
   absl::Status open(Channel& ch) override;
+  absl::Status connect(Channel& ch) override;
   void pause_recv(Channel& ch) override;
   void resume_recv(Channel& ch) override;
   void flush(Channel& ch) override;
@@ -48,6 +49,7 @@ class EpollBackend final : public Backend {
 
   EpollBackend(const Config& config, IoSink* sink, Fd epfd, Fd wakefd);
   void read_ready(Channel& ch);
+  void connect_ready(Channel& ch);
   void write_ready(Channel& ch);
   void accept_ready(Listener& l);
   enum class Reject { kRejected, kBacklogEmpty, kNoReserve };

@@ -1,6 +1,7 @@
 #include "reactor/uring_backend.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -28,7 +29,8 @@ enum Op : uint64_t {
   kBackoff,
   kWake,
   kReject,
-  kRejectClose
+  kRejectClose,
+  kConnectPoll,  // POLLOUT on a socket whose connect() is under way
 };
 constexpr uint64_t Tag(Op op, uint64_t low) { return (uint64_t{op} << 56) | low; }
 constexpr uint16_t kBufGroup = 0;
@@ -46,7 +48,9 @@ constexpr uint16_t kPaused = 8;
 constexpr uint16_t kClosed = 16;
 constexpr uint16_t kRecvDone = 32;            // EOF or error seen: never re-arm
 constexpr uint16_t kCloseCancelPending = 64;  // close() cancelled everything on the fd
-constexpr uint16_t kBusy = kRecvArmed | kSendInFlight | kCancelPending | kCloseCancelPending;
+constexpr uint16_t kConnectArmed = 128;       // a poll for the end of connect() is in flight
+constexpr uint16_t kBusy =
+    kRecvArmed | kSendInFlight | kCancelPending | kCloseCancelPending | kConnectArmed;
 
 std::string RefusedHint(int err) {
   std::string msg = absl::StrFormat("io_uring_setup: %s (errno %d)", std::strerror(err), err);
@@ -225,6 +229,13 @@ void UringBackend::prep(io_uring_sqe* s, uint64_t op, uint64_t low) {
     case kRejectClose:
       io_uring_prep_close_direct(s, kRejectSlot);
       break;
+    case kConnectPoll: {
+      // A poll, not IORING_OP_CONNECT: the socket already started connecting, and a poll
+      // needs no sockaddr kept alive until the completion.
+      Channel* ch = sink_->find(low);
+      io_uring_prep_poll_add(s, ch != nullptr ? ch->fd : -1, POLLOUT);
+      break;
+    }
   }
   io_uring_sqe_set_data64(s, Tag(static_cast<Op>(op), low));
 }
@@ -337,6 +348,29 @@ absl::Status UringBackend::open(Channel& ch) {
   return absl::OkStatus();
 }
 
+absl::Status UringBackend::connect(Channel& ch) {
+  ch.io = kConnectArmed;
+  queue(kConnectPoll, ch.token());
+  return absl::OkStatus();
+}
+
+void UringBackend::on_connect_cqe(Channel& ch, const io_uring_cqe& cqe) {
+  ch.io &= ~kConnectArmed;
+  if (ch.io & kClosed) {
+    finish_close(ch);
+    return;
+  }
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (cqe.res < 0) {
+    err = -cqe.res;
+  } else if (::getsockopt(ch.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    err = errno;
+  }
+  if (err == 0) arm_recv(ch);  // an ordinary connection from here on, as after open()
+  sink_->on_connected(ch, err);
+}
+
 void UringBackend::arm_recv(Channel& ch) {
   queue(kRecv, ch.token());
   ch.io |= kRecvArmed;
@@ -386,7 +420,7 @@ void UringBackend::submit_send(Channel& ch) {
 void UringBackend::close(Channel& ch) {
   ch.io |= kClosed;
   // A send to a peer that never reads would wait forever: cancel it with the recv.
-  if ((ch.io & (kRecvArmed | kSendInFlight)) && !(ch.io & kCloseCancelPending)) {
+  if ((ch.io & (kRecvArmed | kSendInFlight | kConnectArmed)) && !(ch.io & kCloseCancelPending)) {
     queue(kCloseCancel, ch.token());
     ch.io |= kCloseCancelPending;
   }
@@ -503,6 +537,9 @@ void UringBackend::on_cqe(const io_uring_cqe& cqe) {
       break;
     case kRejectClose:
       if (low < listeners_.size()) listeners_[low].rejecting = false;
+      break;
+    case kConnectPoll:
+      if (Channel* ch = sink_->find(low)) on_connect_cqe(*ch, cqe);
       break;
   }
 }

@@ -26,6 +26,7 @@ class UringBackend final : public Backend {
   absl::Status add_listener(int fd, uint32_t id) override;
   void remove_listener(uint32_t id) override;
   absl::Status open(Channel& ch) override;
+  absl::Status connect(Channel& ch) override;
   void pause_recv(Channel& ch) override;
   void resume_recv(Channel& ch) override;
   void flush(Channel& ch) override;
@@ -78,6 +79,7 @@ class UringBackend final : public Backend {
   void on_cqe(const io_uring_cqe& cqe);
   void on_recv_cqe(Channel& ch, const io_uring_cqe& cqe);
   void on_send_cqe(uint32_t op_index, const io_uring_cqe& cqe);
+  void on_connect_cqe(Channel& ch, const io_uring_cqe& cqe);
   void on_accept_cqe(size_t index, const io_uring_cqe& cqe);
   void reject_pending(int listen_fd);
   void back_off(size_t index);

@@ -1,0 +1,269 @@
+#include "net/client_pool.h"
+
+#include <chrono>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "net/connection.h"
+#include "protocol/length_field_codec.h"
+
+namespace percore {
+namespace {
+
+constexpr size_t kIdBytes = 8;
+constexpr size_t kHeadBytes = 4 + kIdBytes;
+
+LengthFieldCodec::Options Frames(size_t max_frame) {
+  LengthFieldCodec::Options o;
+  o.length_field_length = 4;
+  o.initial_bytes_to_strip = 4;  // message = [u64 id][payload]
+  o.max_frame = max_frame;
+  return o;
+}
+
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+void PutBE(char* p, uint64_t v, size_t n) {
+  for (size_t i = 0; i < n; ++i) p[i] = static_cast<char>(v >> (8 * (n - 1 - i)));
+}
+
+uint64_t SteadyMs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+// The pool's handler on its ClientGroup: each connection's pending requests live in its
+// ConnState (slab slot), keyed by id, each with its timeout on the reactor's wheel.
+class ClientPool::Handler {
+ public:
+  struct Pending {
+    Callback done;
+    TimerWheel::TimerId timer;
+    uint32_t client;
+  };
+  struct ConnState {
+    uint64_t next_id = 1;
+    absl::flat_hash_map<uint64_t, Pending> pending;
+  };
+
+  explicit Handler(ClientPool& pool) : codec(Frames(pool.opts_.max_frame)), pool_(pool) {}
+
+  LengthFieldCodec codec;
+
+  void on_message(Connection& c, std::span<const char> m) {
+    if (m.size() < kIdBytes) {
+      c.close(CloseMode::kGraceful, CloseReason::kMalformed);
+      return;
+    }
+    auto& pending = c.state<ConnState>().pending;
+    auto it = pending.find(GetU64(m.data()));
+    if (it == pending.end()) {  // its request timed out: nobody waits for it any more
+      pool_.n_.late.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    Pending p = std::move(it->second);
+    pending.erase(it);
+    c.reactor().timers().cancel(p.timer);
+    pool_.n_.answered.fetch_add(1, std::memory_order_relaxed);
+    std::move(p.done)(std::string(m.data() + kIdBytes, m.size() - kIdBytes));
+    pool_.finish_one(p.client);
+  }
+
+  void on_close(Connection& c, CloseReason reason) {
+    absl::flat_hash_map<uint64_t, Pending> lost;
+    lost.swap(c.state<ConnState>().pending);
+    for (auto& [id, p] : lost) {
+      c.reactor().timers().cancel(p.timer);
+      pool_.n_.failed_disconnect.fetch_add(1, std::memory_order_relaxed);
+      std::move(p.done)(
+          absl::UnavailableError(absl::StrCat("connection to ", pool_.opts_.endpoint, " closed (",
+                                              CloseReasonName(reason), ") before the answer")));
+      pool_.finish_one(p.client);
+    }
+  }
+
+  // On the connection's reactor: the request's deadline passed.
+  void on_timeout(ConnHandle h, uint64_t id) {
+    Connection* c = pool_.group_->table(h.reactor_index()).lookup(h.slot(), h.generation());
+    if (c == nullptr) return;  // closed: on_close failed it
+    auto& pending = c->state<ConnState>().pending;
+    auto it = pending.find(id);
+    if (it == pending.end()) return;
+    Pending p = std::move(it->second);
+    pending.erase(it);
+    pool_.n_.timed_out.fetch_add(1, std::memory_order_relaxed);
+    std::move(p.done)(absl::DeadlineExceededError(
+        absl::StrCat("request to ", pool_.opts_.endpoint, " timed out after ",
+                     absl::FormatDuration(pool_.opts_.request_timeout))));
+    pool_.finish_one(p.client);
+  }
+
+  // On the connection's reactor: one frame, one send.
+  void send(Connection& c, uint32_t client, std::string& request, Callback& done) {
+    ConnState& st = c.state<ConnState>();
+    const uint64_t id = st.next_id++;
+    char head[kHeadBytes];
+    PutBE(head, kIdBytes + request.size(), 4);
+    PutBE(head + 4, id, kIdBytes);
+    if (c.send({std::string_view(head, kHeadBytes), std::string_view(request)}) ==
+        SendResult::kClosed) {
+      pool_.fail(client, std::move(done), "connection closing");
+      return;
+    }
+    Reactor& r = c.reactor();
+    const uint64_t due =
+        r.now_ms() + static_cast<uint64_t>(absl::ToInt64Milliseconds(pool_.opts_.request_timeout));
+    TimerWheel::TimerId t = r.timers().add(due, [this, h = c.handle(), id] { on_timeout(h, id); });
+    st.pending.emplace(id, Pending{std::move(done), t, client});
+    pool_.n_.sent.fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  ClientPool& pool_;
+};
+
+ClientPool::ClientPool(const Config& config, ClientPoolOptions options)
+    : opts_(std::move(options)),
+      handler_(std::make_unique<Handler>(*this)),
+      group_(std::make_unique<ClientGroup>(config, *handler_)),
+      pending_(new std::atomic<uint32_t>[std::max<size_t>(1, opts_.connections)]()),
+      bucket_(opts_.rate, opts_.burst, opts_.clock ? opts_.clock : TokenBucket::Clock(SteadyMs)) {}
+
+ClientPool::~ClientPool() { shutdown(); }
+
+absl::Status ClientPool::start() {
+  if (absl::Status s = group_->start(); !s.ok()) return s;
+  for (size_t i = 0; i < std::max<size_t>(1, opts_.connections); ++i) {
+    clients_.push_back(
+        std::make_unique<TcpClient>(*group_, i % group_->size(), opts_.endpoint, opts_.client));
+    if (absl::Status s = clients_.back()->start(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+void ClientPool::shutdown() {
+  if (!group_->running()) return;
+  clients_.clear();    // no reconnects; open connections close (their pending fail)
+  group_->shutdown();  // the rest closes, the loops end
+  std::deque<Queued> left;
+  {
+    std::lock_guard lock(mu_);
+    left.swap(queue_);
+  }
+  for (Queued& q : left) std::move(q.done)(absl::CancelledError("client pool shut down"));
+}
+
+absl::Status ClientPool::call(std::string request, Callback done) {
+  std::unique_lock lock(mu_);
+  if (!bucket_.take()) {
+    n_.rejected_rate.fetch_add(1, std::memory_order_relaxed);
+    return absl::ResourceExhaustedError("client pool: rate limit");
+  }
+  if (opts_.max_in_flight == 0 || in_flight_ < opts_.max_in_flight) {
+    ++in_flight_;
+    if (in_flight_ > n_.peak.load(std::memory_order_relaxed)) {
+      n_.peak.store(in_flight_, std::memory_order_relaxed);
+    }
+    lock.unlock();
+    dispatch(std::move(request), std::move(done));
+    return absl::OkStatus();
+  }
+  if (queue_.size() < opts_.max_queued) {
+    queue_.push_back({std::move(request), std::move(done)});
+    return absl::OkStatus();
+  }
+  n_.rejected_in_flight.fetch_add(1, std::memory_order_relaxed);
+  return absl::ResourceExhaustedError(
+      absl::StrCat("client pool: ", opts_.max_in_flight, " requests in flight, queue full"));
+}
+
+void ClientPool::dispatch(std::string request, Callback done) {
+  const size_t n = clients_.size();
+  int pick = -1;
+  ConnHandle h;
+  if (opts_.pick == ClientPoolOptions::Pick::kRoundRobin) {
+    const uint32_t start = next_rr_.fetch_add(1, std::memory_order_relaxed);
+    for (size_t k = 0; k < n && pick < 0; ++k) {
+      const size_t i = (start + k) % n;
+      if ((h = clients_[i]->handle()).valid()) pick = static_cast<int>(i);
+    }
+  } else {
+    uint32_t best = UINT32_MAX;
+    for (size_t i = 0; i < n; ++i) {
+      ConnHandle c = clients_[i]->handle();
+      uint32_t load = pending_[i].load(std::memory_order_relaxed);
+      if (c.valid() && load < best) {
+        best = load;
+        h = c;
+        pick = static_cast<int>(i);
+      }
+    }
+  }
+  if (pick < 0) {
+    n_.no_connection.fetch_add(1, std::memory_order_relaxed);
+    fail(kNoClient, std::move(done), "no connection is up");
+    return;
+  }
+  const auto client = static_cast<uint32_t>(pick);
+  pending_[client].fetch_add(1, std::memory_order_relaxed);
+  ConnHandle::Visit visit = [this, client, request = std::move(request),
+                             done = std::move(done)](Connection* c) mutable {
+    if (c == nullptr) {
+      fail(client, std::move(done), "connection closed before the request was sent");
+    } else {
+      handler_->send(*c, client, request, done);
+    }
+  };
+  if (!h.run(visit).ok()) std::move(visit)(nullptr);  // the reactor's queue is full
+}
+
+void ClientPool::fail(uint32_t client, Callback done, std::string_view why) {
+  std::move(done)(
+      absl::UnavailableError(absl::StrCat("request to ", opts_.endpoint, ": ", std::string(why))));
+  finish_one(client);
+}
+
+void ClientPool::finish_one(uint32_t client) {
+  if (client != kNoClient) pending_[client].fetch_sub(1, std::memory_order_relaxed);
+  std::unique_lock lock(mu_);
+  if (queue_.empty()) {
+    --in_flight_;
+    return;
+  }
+  Queued next = std::move(queue_.front());  // takes over the ending request's room
+  queue_.pop_front();
+  lock.unlock();
+  dispatch(std::move(next.request), std::move(next.done));
+}
+
+size_t ClientPool::connected() const {
+  size_t n = 0;
+  for (const auto& c : clients_) n += c->handle().valid() ? 1 : 0;
+  return n;
+}
+
+ClientPool::Stats ClientPool::stats() const {
+  Stats s;
+  s.sent = n_.sent.load();
+  s.answered = n_.answered.load();
+  s.timed_out = n_.timed_out.load();
+  s.failed_disconnect = n_.failed_disconnect.load();
+  s.no_connection = n_.no_connection.load();
+  s.late_replies = n_.late.load();
+  s.rejected_in_flight = n_.rejected_in_flight.load();
+  s.rejected_rate = n_.rejected_rate.load();
+  s.peak_in_flight = n_.peak.load();
+  std::lock_guard lock(mu_);
+  s.in_flight = in_flight_;
+  s.queued = queue_.size();
+  return s;
+}
+
+}  // namespace percore

@@ -1,0 +1,107 @@
+// ClientPool: N long-lived connections (TcpClients, reconnecting) to one backend, spread over
+// the reactors of its own ClientGroup, carrying request/response pairs correlated by id:
+//   frame = [u32 length, big endian][u64 request id, big endian][payload]
+// (length counts id + payload); the backend answers each request with a frame carrying the
+// same id, in any order. call() works from any thread; each request becomes one send on the
+// connection's reactor, so frames of concurrent callers never interleave. Every accepted
+// call gets exactly one answer: the reply, or a status (timeout, connection lost, no
+// connection). Limits: max in flight (excess fails at once or waits in a bounded queue) and
+// a token-bucket rate. Owned by the application; destroy it before anything its callbacks use.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "net/client_group.h"
+#include "net/tcp_client.h"
+#include "net/token_bucket.h"
+
+namespace percore {
+
+struct ClientPoolOptions {
+  enum class Pick : uint8_t { kRoundRobin, kLeastPending };
+  std::string endpoint;  // "host:port", "[v6]:port", "unix:/path"
+  size_t connections = 2;
+  Pick pick = Pick::kRoundRobin;
+  absl::Duration request_timeout = absl::Seconds(5);  // on the connection's timer wheel
+  size_t max_in_flight = 10000;  // sent and not yet answered, over the pool; 0: no limit
+  size_t max_queued = 0;         // calls waiting for in-flight room; 0: excess fails at once
+  double rate = 0;               // calls admitted per second (token bucket); 0: no limit
+  double burst = 1;              // tokens the bucket saves
+  size_t max_frame = 16 << 20;   // a reply frame above this closes the connection
+  ClientOptions client;          // connect timeout, reconnect back-off
+  TokenBucket::Clock clock;      // ms for the rate limit; null: steady clock (tests inject)
+};
+
+class ClientPool {
+ public:
+  using Reply = absl::StatusOr<std::string>;
+  // Runs once, on the reactor of the connection that carried the request (or inline in
+  // call(), or on the reactor that released in-flight room, when no connection could take it).
+  using Callback = absl::AnyInvocable<void(Reply) &&>;
+
+  struct Stats {
+    uint64_t sent = 0, answered = 0, timed_out = 0, failed_disconnect = 0, no_connection = 0;
+    uint64_t late_replies = 0;  // an answer whose request had timed out (or was unknown)
+    uint64_t rejected_in_flight = 0, rejected_rate = 0;
+    uint64_t in_flight = 0, queued = 0, peak_in_flight = 0;
+  };
+
+  // config: the pool's own reactors (threads, backend, watermarks...).
+  ClientPool(const Config& config, ClientPoolOptions options);
+  ~ClientPool();  // shutdown()
+  ClientPool(const ClientPool&) = delete;
+  ClientPool& operator=(const ClientPool&) = delete;
+
+  // Starts the reactors and the connections (resolving the endpoint on this thread).
+  absl::Status start();
+  // Stops reconnecting, fails what is pending (kUnavailable), joins the reactors.
+  void shutdown();
+
+  // Any thread. OK: `done` will be called exactly once. ResourceExhausted (rate limit, or
+  // in-flight limit with the queue full): refused at once, `done` not called.
+  absl::Status call(std::string request, Callback done);
+  // How many connections are open now.
+  size_t connected() const;
+  Stats stats() const;
+
+ private:
+  class Handler;
+  struct Queued {
+    std::string request;
+    Callback done;
+  };
+  static constexpr uint32_t kNoClient = UINT32_MAX;
+  void dispatch(std::string request, Callback done);
+  void fail(uint32_t client, Callback done, std::string_view why);
+  void finish_one(uint32_t client);  // an in-flight request ended: room for a queued one
+
+  ClientPoolOptions opts_;
+  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<ClientGroup> group_;
+  std::vector<std::unique_ptr<TcpClient>> clients_;
+  std::unique_ptr<std::atomic<uint32_t>[]> pending_;  // per client, for kLeastPending
+  std::atomic<uint32_t> next_rr_{0};
+
+  mutable std::mutex mu_;  // admission: in-flight count, queue, bucket
+  size_t in_flight_ = 0;
+  std::deque<Queued> queue_;
+  TokenBucket bucket_;
+
+  struct Counters {
+    std::atomic<uint64_t> sent{0}, answered{0}, timed_out{0}, failed_disconnect{0},
+        no_connection{0}, late{0}, rejected_in_flight{0}, rejected_rate{0}, peak{0};
+  };
+  Counters n_;
+};
+
+}  // namespace percore

@@ -1,0 +1,277 @@
+// ClientPool against a percore test backend speaking [u32 len][u64 id][payload]: 10,000
+// requests in flight at once answered in shuffled order and all matched, a request timeout
+// and the late answer after it, pending requests failed when the connection drops, the
+// in-flight limit (fail fast and a bounded queue) and the token-bucket rate (injected clock).
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/client_pool.h"
+#include "net/tcp_server.h"
+#include "protocol/length_field_codec.h"
+#include "test/server_harness.h"
+
+namespace percore {
+namespace {
+
+using test::Eventually;
+
+// Answers "r:" + payload under the request's id. Requests whose payload starts with "hold"
+// wait for release(); with `batch` > 0 every request waits until its connection holds
+// `batch` of them, and they are answered shuffled. "kill" resets the connection.
+struct Backend {
+  struct Held {
+    std::string id;  // the 8 id bytes, as received
+    std::string payload;
+  };
+  struct ConnState {
+    std::vector<Held> held;
+  };
+  LengthFieldCodec codec{Options()};
+  size_t batch = 0;
+  std::mutex mu;
+  std::vector<ConnHandle> handles;
+  std::atomic<size_t> held_total{0};
+
+  static LengthFieldCodec::Options Options() {
+    LengthFieldCodec::Options o;
+    o.initial_bytes_to_strip = 4;
+    return o;
+  }
+  void answer(Connection& c, const Held& h) {
+    std::string reply = "r:" + h.payload;
+    codec.encode(c, {std::string_view(h.id), std::string_view(reply)});
+  }
+  void flush(Connection& c) {
+    auto& held = c.state<ConnState>().held;
+    std::shuffle(held.begin(), held.end(), std::mt19937(7));
+    for (const Held& h : held) answer(c, h);
+    held_total -= held.size();
+    held.clear();
+  }
+  void on_open(Connection& c) {
+    std::lock_guard lock(mu);
+    handles.push_back(c.handle());
+  }
+  void on_message(Connection& c, std::span<const char> m) {
+    Held h{std::string(m.data(), 8), std::string(m.data() + 8, m.size() - 8)};
+    if (h.payload == "kill") {
+      c.close(CloseMode::kReset);
+      return;
+    }
+    if (batch == 0 && h.payload.rfind("hold", 0) != 0) {
+      answer(c, h);
+      return;
+    }
+    c.state<ConnState>().held.push_back(std::move(h));
+    ++held_total;
+    if (batch != 0 && c.state<ConnState>().held.size() == batch) flush(c);
+  }
+  // Any thread: answers what every connection holds.
+  void release() {
+    std::lock_guard lock(mu);
+    for (ConnHandle h : handles) {
+      ConnHandle::Visit v = [this](Connection* c) {
+        if (c != nullptr) flush(*c);
+      };
+      (void)h.run(v);
+    }
+  }
+};
+
+struct Fixture {
+  explicit Fixture(size_t batch = 0) {
+    backend.batch = batch;
+    REQUIRE(server.start().ok());
+  }
+  ClientPoolOptions Options(size_t connections) {
+    ClientPoolOptions o;
+    o.endpoint = server.address().ToString();
+    o.connections = connections;
+    o.client.reconnect.initial = absl::Milliseconds(10);
+    o.client.reconnect.max = absl::Milliseconds(50);
+    return o;
+  }
+  Config PoolConfig() {
+    Config c = test::TestConfig();
+    c.threads = 1;
+    return c;
+  }
+  Backend backend;
+  TcpServer server{test::TestConfig(), backend};
+};
+
+// Records each callback's outcome.
+struct Outcomes {
+  std::mutex mu;
+  std::vector<absl::StatusCode> codes;
+  std::vector<std::string> replies;
+  ClientPool::Callback Record() {
+    return [this](ClientPool::Reply r) {
+      std::lock_guard lock(mu);
+      codes.push_back(r.status().code());
+      replies.push_back(r.ok() ? *r : "");
+    };
+  }
+  size_t size() {
+    std::lock_guard lock(mu);
+    return codes.size();
+  }
+  size_t count(absl::StatusCode c) {
+    std::lock_guard lock(mu);
+    return static_cast<size_t>(std::count(codes.begin(), codes.end(), c));
+  }
+};
+
+TEST_CASE("pool: 10,000 requests in flight, answered shuffled, all matched", "[pool]") {
+  constexpr int kRequests = 10000;
+  Fixture f(/*batch=*/kRequests / 2);  // each connection answers once it holds all of its half
+  ClientPoolOptions o = f.Options(2);
+  o.max_in_flight = kRequests;
+  o.request_timeout = absl::Seconds(30);
+  ClientPool pool(f.PoolConfig(), o);
+  REQUIRE(pool.start().ok());
+  REQUIRE(Eventually([&] { return pool.connected() == 2; }));
+  std::atomic<int> matched{0}, wrong{0};
+  auto caller = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      std::string req = "q" + std::to_string(i);
+      absl::Status s = pool.call(req, [&, want = "r:" + req](ClientPool::Reply r) {
+        (r.ok() && *r == want ? matched : wrong)++;
+      });
+      if (!s.ok()) ++wrong;
+    }
+  };
+  std::thread other(caller, 0, kRequests / 2);  // two calling threads
+  caller(kRequests / 2, kRequests);
+  other.join();
+  REQUIRE(Eventually([&] { return matched + wrong == kRequests; }, 20000));
+  CHECK(wrong == 0);
+  CHECK(matched == kRequests);
+  ClientPool::Stats s = pool.stats();
+  CHECK(s.peak_in_flight == kRequests);
+  CHECK(s.answered == kRequests);
+  CHECK(s.late_replies == 0);
+  CHECK(s.in_flight == 0);
+}
+
+TEST_CASE("pool: a request times out; its late answer is counted and dropped", "[pool]") {
+  Fixture f;
+  Outcomes out;  // outlives the pool: its shutdown fails what is pending
+  ClientPoolOptions o = f.Options(1);
+  o.request_timeout = absl::Milliseconds(100);
+  ClientPool pool(f.PoolConfig(), o);
+  REQUIRE(pool.start().ok());
+  REQUIRE(Eventually([&] { return pool.connected() == 1; }));
+  const uint64_t t0 = test::NowMs();
+  REQUIRE(pool.call("hold", out.Record()).ok());
+  REQUIRE(Eventually([&] { return out.size() == 1; }, 3000));
+  const uint64_t took = test::NowMs() - t0;
+  CHECK(took >= 90);
+  CHECK(took < 2000);
+  CHECK(out.codes[0] == absl::StatusCode::kDeadlineExceeded);
+  f.backend.release();  // now the answer comes, too late
+  REQUIRE(Eventually([&] { return pool.stats().late_replies == 1; }));
+  REQUIRE(pool.call("after", out.Record()).ok());  // the connection still serves
+  REQUIRE(Eventually([&] { return out.size() == 2; }));
+  CHECK(out.replies[1] == "r:after");
+  CHECK(pool.stats().timed_out == 1);
+  CHECK(pool.stats().in_flight == 0);
+}
+
+TEST_CASE("pool: pending requests fail when the connection drops, then it reconnects", "[pool]") {
+  Fixture f;
+  Outcomes out;  // outlives the pool: its shutdown fails what is pending
+  ClientPool pool(f.PoolConfig(), f.Options(1));
+  REQUIRE(pool.start().ok());
+  REQUIRE(Eventually([&] { return pool.connected() == 1; }));
+  for (int i = 0; i < 5; ++i) REQUIRE(pool.call("hold" + std::to_string(i), out.Record()).ok());
+  REQUIRE(Eventually([&] { return f.backend.held_total == 5; }));
+  REQUIRE(pool.call("kill", out.Record()).ok());
+  REQUIRE(Eventually([&] { return out.size() == 6; }));
+  CHECK(out.count(absl::StatusCode::kUnavailable) == 6);
+  CHECK(pool.stats().failed_disconnect == 6);
+  CHECK(pool.stats().in_flight == 0);
+  REQUIRE(Eventually([&] { return pool.connected() == 1; }));
+  REQUIRE(pool.call("again", out.Record()).ok());
+  REQUIRE(Eventually([&] { return out.size() == 7; }));
+  CHECK(out.replies[6] == "r:again");
+}
+
+TEST_CASE("pool: the in-flight limit fails fast or queues, bounded", "[pool]") {
+  Fixture f;
+  Outcomes out;  // outlives the pool: its shutdown fails what is pending
+  SECTION("fail fast") {
+    ClientPoolOptions o = f.Options(2);
+    o.max_in_flight = 4;
+    ClientPool pool(f.PoolConfig(), o);
+    REQUIRE(pool.start().ok());
+    REQUIRE(Eventually([&] { return pool.connected() == 2; }));
+    for (int i = 0; i < 4; ++i) REQUIRE(pool.call("hold", out.Record()).ok());
+    absl::Status s = pool.call("hold", out.Record());
+    CHECK(s.code() == absl::StatusCode::kResourceExhausted);
+    CHECK(pool.stats().rejected_in_flight == 1);
+    REQUIRE(Eventually([&] { return f.backend.held_total == 4; }));
+    f.backend.release();
+    REQUIRE(Eventually([&] { return out.size() == 4; }));
+    CHECK(out.count(absl::StatusCode::kOk) == 4);
+    REQUIRE(pool.call("hold", out.Record()).ok());  // room again
+  }
+  SECTION("bounded queue") {
+    ClientPoolOptions o = f.Options(1);
+    o.max_in_flight = 2;
+    o.max_queued = 1;
+    ClientPool pool(f.PoolConfig(), o);
+    REQUIRE(pool.start().ok());
+    REQUIRE(Eventually([&] { return pool.connected() == 1; }));
+    REQUIRE(pool.call("hold1", out.Record()).ok());
+    REQUIRE(pool.call("hold2", out.Record()).ok());
+    REQUIRE(pool.call("hold3", out.Record()).ok());  // waits in the queue
+    CHECK(pool.call("hold4", out.Record()).code() == absl::StatusCode::kResourceExhausted);
+    REQUIRE(Eventually([&] { return f.backend.held_total == 2; }));
+    test::SleepMs(50);
+    CHECK(f.backend.held_total == 2);  // the queued one was not sent
+    CHECK(pool.stats().queued == 1);
+    f.backend.release();
+    REQUIRE(Eventually([&] { return out.size() == 2 && f.backend.held_total == 1; }));
+    f.backend.release();
+    REQUIRE(Eventually([&] { return out.size() == 3; }));
+    CHECK(out.count(absl::StatusCode::kOk) == 3);
+    std::lock_guard lock(out.mu);
+    CHECK(std::count(out.replies.begin(), out.replies.end(), "r:hold3") == 1);
+  }
+}
+
+TEST_CASE("pool: the token bucket limits the call rate", "[pool]") {
+  Fixture f;
+  Outcomes out;  // outlives the pool: its shutdown fails what is pending
+  std::atomic<uint64_t> now{1000};
+  ClientPoolOptions o = f.Options(1);
+  o.rate = 10;  // one token per 100 ms
+  o.burst = 3;
+  o.clock = [&] { return now.load(); };
+  ClientPool pool(f.PoolConfig(), o);
+  REQUIRE(pool.start().ok());
+  REQUIRE(Eventually([&] { return pool.connected() == 1; }));
+  for (int i = 0; i < 3; ++i) REQUIRE(pool.call("x", out.Record()).ok());
+  CHECK(pool.call("x", out.Record()).code() == absl::StatusCode::kResourceExhausted);
+  now += 99;
+  CHECK(pool.call("x", out.Record()).code() == absl::StatusCode::kResourceExhausted);
+  now += 1;
+  CHECK(pool.call("x", out.Record()).ok());
+  CHECK(pool.call("x", out.Record()).code() == absl::StatusCode::kResourceExhausted);
+  now += 10000;  // a long pause saves no more than the burst
+  for (int i = 0; i < 3; ++i) CHECK(pool.call("x", out.Record()).ok());
+  CHECK(pool.call("x", out.Record()).code() == absl::StatusCode::kResourceExhausted);
+  REQUIRE(Eventually([&] { return out.size() == 7; }));
+  CHECK(out.count(absl::StatusCode::kOk) == 7);
+  CHECK(pool.stats().rejected_rate == 4);
+}
+
+}  // namespace
+}  // namespace percore

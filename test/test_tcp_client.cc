@@ -1,0 +1,335 @@
+// TcpClient against loopback listeners, on the backend under test: connect and exchange
+// length-framed messages (IPv4, IPv6, Unix), a refused port's back-off schedule (an injected
+// random source pins every ceiling), a reconnect after the server restarts, and a connect
+// timeout against a listener whose accept backlog is full.
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "net/backoff.h"
+#include "net/client_group.h"
+#include "net/tcp_client.h"
+#include "net/tcp_server.h"
+#include "protocol/length_field_codec.h"
+#include "test/server_harness.h"
+
+namespace percore {
+namespace {
+
+using test::Eventually;
+using test::TestConfig;
+
+LengthFieldCodec::Options Framed() {
+  return {.length_field_length = 4, .initial_bytes_to_strip = 4};
+}
+
+// Answers each message with "echo:" + message.
+struct EchoServer {
+  LengthFieldCodec codec{Framed()};
+  void on_message(Connection& c, std::span<const char> m) {
+    codec.encode(c, {std::string_view("echo:"), std::string_view(m.data(), m.size())});
+  }
+};
+
+// The client side: greets on open, records what comes back and how connections end.
+struct Recorder {
+  LengthFieldCodec codec{Framed()};
+  std::string greeting = "hello";
+  std::mutex mu;
+  std::vector<std::string> messages;
+  std::vector<CloseReason> closes;
+  std::atomic<int> opens{0};
+
+  void on_open(Connection& c) {
+    ++opens;
+    codec.encode(c, greeting);
+  }
+  void on_message(Connection&, std::span<const char> m) {
+    std::lock_guard lock(mu);
+    messages.emplace_back(m.data(), m.size());
+  }
+  void on_close(Connection&, CloseReason r) {
+    std::lock_guard lock(mu);
+    closes.push_back(r);
+  }
+  size_t message_count() {
+    std::lock_guard lock(mu);
+    return messages.size();
+  }
+  size_t close_count() {
+    std::lock_guard lock(mu);
+    return closes.size();
+  }
+};
+
+Config ClientConfig() {
+  Config c = TestConfig();
+  c.threads = 1;
+  return c;
+}
+
+// A TCP port nobody listens on (bound, then closed).
+uint16_t RefusedPort() {
+  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
+  return ntohs(a.sin_port);
+}
+
+void ExchangeWith(const std::string& listen, const std::string& endpoint) {
+  Config sc = TestConfig();
+  sc.listen = listen;
+  EchoServer echo;
+  TcpServer server(sc, echo);
+  REQUIRE(server.start().ok());
+  Recorder rec;
+  ClientGroup group(ClientConfig(), rec);
+  REQUIRE(group.start().ok());
+  std::string ep = endpoint.empty() ? server.address().ToString() : endpoint;
+  ClientOptions o;
+  o.connect_timeout = absl::Seconds(2);
+  TcpClient client(group, 0, ep, o);
+  REQUIRE(client.start().ok());
+  REQUIRE(Eventually([&] { return rec.message_count() == 1; }));
+  CHECK(client.state() == ClientState::kConnected);
+  // A send from this (foreign) thread through the client's handle.
+  std::string frame("\0\0\0\5again", 9);
+  REQUIRE(client.handle().valid());
+  REQUIRE(client.handle().send(frame).ok());
+  REQUIRE(Eventually([&] { return rec.message_count() == 2; }));
+  std::lock_guard lock(rec.mu);
+  CHECK(rec.messages[0] == "echo:hello");
+  CHECK(rec.messages[1] == "echo:again");
+  CHECK(rec.opens == 1);
+}
+
+TEST_CASE("client: connects over IPv4, IPv6 and Unix and exchanges framed messages", "[client]") {
+  SECTION("ipv4") { ExchangeWith("127.0.0.1:0", ""); }
+  SECTION("ipv6") {
+    Fd probe(::socket(AF_INET6, SOCK_STREAM, 0));
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    if (::bind(probe.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      WARN("no IPv6 loopback here");
+      return;
+    }
+    probe.reset();
+    ExchangeWith("[::1]:0", "");
+  }
+  SECTION("unix") {
+    std::string path = "/tmp/percore-client-" + std::to_string(::getpid()) + ".sock";
+    ::unlink(path.c_str());
+    ExchangeWith("unix:" + path, "unix:" + path);
+    ::unlink(path.c_str());
+  }
+  SECTION("host name") {
+    Config sc = TestConfig();
+    EchoServer echo;
+    TcpServer server(sc, echo);
+    REQUIRE(server.start().ok());
+    auto a = ResolveEndpoint("localhost:" + std::to_string(server.port()));
+    REQUIRE(a.ok());
+    CHECK(a->port() == server.port());
+    CHECK(!ResolveEndpoint("no-such-host.invalid:80").ok());
+  }
+}
+
+TEST_CASE("client: a refused port is retried on the back-off schedule", "[client]") {
+  const uint16_t port = RefusedPort();
+  Recorder rec;
+  ClientGroup group(ClientConfig(), rec);
+  REQUIRE(group.start().ok());
+  std::mutex mu;
+  std::vector<uint64_t> bounds, delays;
+  std::vector<ConnectError> errors;
+  ClientOptions o;
+  o.reconnect.initial = absl::Milliseconds(4);
+  o.reconnect.max = absl::Milliseconds(40);
+  o.reconnect.multiplier = 3;
+  // Draws the top of each range, and remembers the range it was asked for.
+  o.rng = [&](uint64_t bound) {
+    std::lock_guard lock(mu);
+    bounds.push_back(bound);
+    return bound;
+  };
+  o.on_reconnect_scheduled = [&](uint64_t d) {
+    std::lock_guard lock(mu);
+    delays.push_back(d);
+  };
+  o.on_connect_failed = [&](const ConnectFailure& f) {
+    std::lock_guard lock(mu);
+    errors.push_back(f.error);
+    CHECK(f.status.code() == absl::StatusCode::kUnavailable);
+  };
+  TcpClient client(group, 0, "127.0.0.1:" + std::to_string(port), o);
+  REQUIRE(client.start().ok());
+  REQUIRE(Eventually([&] {
+    std::lock_guard lock(mu);
+    return delays.size() >= 6;
+  }));
+  client.stop();
+  std::lock_guard lock(mu);
+  // Ceilings 4, 12, 36, then capped at 40: full jitter draws under each, here at its top.
+  const std::vector<uint64_t> want = {4, 12, 36, 40, 40, 40};
+  CHECK(std::vector<uint64_t>(bounds.begin(), bounds.begin() + 6) == want);
+  CHECK(std::vector<uint64_t>(delays.begin(), delays.begin() + 6) == want);
+  for (ConnectError e : errors) CHECK(e == ConnectError::kRefused);
+  CHECK(errors.size() >= 6);
+  CHECK(rec.opens == 0);  // the handler never saw a connection that did not open
+  CHECK(rec.close_count() == 0);
+}
+
+TEST_CASE("client: back-off draws within [0, ceiling] and resets", "[client]") {
+  Backoff::Options bo;
+  bo.initial = absl::Milliseconds(100);
+  bo.max = absl::Seconds(2);
+  Backoff b(bo);
+  uint64_t ceiling = 100;
+  for (int i = 0; i < 12; ++i) {
+    REQUIRE(b.ceiling_ms() == ceiling);
+    uint64_t d = b.next_ms();
+    CHECK(d <= ceiling);
+    ceiling = std::min<uint64_t>(ceiling * 2, 2000);
+  }
+  b.reset();
+  CHECK(b.ceiling_ms() == 100);
+  // Full jitter spreads over the whole range, not around its top.
+  bo.initial = bo.max = absl::Milliseconds(1000);
+  Backoff wide(bo);
+  uint64_t lo = 1000, hi = 0;
+  for (int i = 0; i < 2000; ++i) {
+    uint64_t d = wide.next_ms();
+    lo = std::min(lo, d);
+    hi = std::max(hi, d);
+  }
+  CHECK(lo < 50);
+  CHECK(hi > 950);
+  CHECK(hi <= 1000);
+}
+
+TEST_CASE("client: reconnects after the server restarts", "[client]") {
+  EchoServer echo;
+  Config sc = TestConfig();
+  auto server = std::make_unique<TcpServer>(sc, echo);
+  REQUIRE(server->start().ok());
+  const uint16_t port = server->port();
+  Recorder rec;
+  ClientGroup group(ClientConfig(), rec);
+  REQUIRE(group.start().ok());
+  ClientOptions o;
+  o.reconnect.initial = absl::Milliseconds(20);
+  o.reconnect.max = absl::Milliseconds(100);
+  TcpClient client(group, 0, "127.0.0.1:" + std::to_string(port), o);
+  REQUIRE(client.start().ok());
+  REQUIRE(Eventually([&] { return rec.message_count() == 1; }));
+  server->shutdown();
+  server.reset();
+  REQUIRE(Eventually([&] { return rec.close_count() == 1; }));
+  test::SleepMs(50);  // a few refused attempts while the server is down
+  sc.listen = "127.0.0.1:" + std::to_string(port);
+  server = std::make_unique<TcpServer>(sc, echo);
+  REQUIRE(server->start().ok());
+  REQUIRE(Eventually([&] { return rec.message_count() == 2; }));
+  // At least 2: under io_uring a retry may still land in the old listener's backlog while
+  // it shuts down, and that connection dies with it.
+  CHECK(rec.opens >= 2);
+  CHECK(client.state() == ClientState::kConnected);
+  std::lock_guard lock(rec.mu);
+  CHECK(rec.messages[1] == "echo:hello");
+  CHECK(rec.closes[0] == CloseReason::kPeerClosed);
+}
+
+TEST_CASE("client: reconnect off: one attempt, then stopped", "[client]") {
+  Recorder rec;
+  ClientGroup group(ClientConfig(), rec);
+  REQUIRE(group.start().ok());
+  std::atomic<int> failures{0};
+  ClientOptions o;
+  o.reconnect.enabled = false;
+  o.on_connect_failed = [&](const ConnectFailure&) { ++failures; };
+  TcpClient client(group, 0, "127.0.0.1:" + std::to_string(RefusedPort()), o);
+  REQUIRE(client.start().ok());
+  REQUIRE(Eventually([&] { return client.state() == ClientState::kStopped; }));
+  test::SleepMs(50);
+  CHECK(failures == 1);
+}
+
+TEST_CASE("client: connect timeout against a full accept backlog", "[client]") {
+  // listen(fd, 0) queues one connection; once it and the SYN queue are full, the kernel
+  // drops further SYNs and connect() hangs: what a dead host looks like.
+  Fd listener(::socket(AF_INET, SOCK_STREAM, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(listener.get(), 0) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&a), &len);
+  std::vector<Fd> fillers;
+  bool full = false;
+  for (int i = 0; i < 16 && !full; ++i) {
+    Fd f(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    ::connect(f.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+    pollfd p{f.get(), POLLOUT, 0};
+    full = ::poll(&p, 1, 200) == 0;  // still connecting after 200 ms: SYNs are dropped
+    fillers.push_back(std::move(f));
+  }
+  REQUIRE(full);
+  Recorder rec;
+  ClientGroup group(ClientConfig(), rec);
+  REQUIRE(group.start().ok());
+  std::mutex mu;
+  std::vector<ConnectFailure> failures;
+  ClientOptions o;
+  o.connect_timeout = absl::Milliseconds(150);
+  o.reconnect.enabled = false;
+  o.on_connect_failed = [&](const ConnectFailure& f) {
+    std::lock_guard lock(mu);
+    failures.push_back(f);
+  };
+  const uint64_t t0 = test::NowMs();
+  TcpClient client(group, 0, "127.0.0.1:" + std::to_string(ntohs(a.sin_port)), o);
+  REQUIRE(client.start().ok());
+  REQUIRE(Eventually([&] { return client.state() == ClientState::kStopped; }, 3000));
+  const uint64_t took = test::NowMs() - t0;
+  CHECK(took >= 140);
+  CHECK(took < 2000);
+  std::lock_guard lock(mu);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].error == ConnectError::kTimeout);
+  CHECK(failures[0].status.code() == absl::StatusCode::kDeadlineExceeded);
+  CHECK(rec.opens == 0);
+}
+
+TEST_CASE("client: stop() cancels a connect under way and closes an open connection", "[client]") {
+  EchoServer echo;
+  TcpServer server(TestConfig(), echo);
+  REQUIRE(server.start().ok());
+  Recorder rec;
+  ClientGroup group(ClientConfig(), rec);
+  REQUIRE(group.start().ok());
+  TcpClient client(group, 0, server.address().ToString());
+  REQUIRE(client.start().ok());
+  REQUIRE(Eventually([&] { return rec.message_count() == 1; }));
+  client.stop();
+  CHECK(client.state() == ClientState::kStopped);
+  REQUIRE(Eventually([&] { return rec.close_count() == 1; }));
+  test::SleepMs(50);
+  CHECK(rec.opens == 1);  // no reconnect after stop()
+}
+
+}  // namespace
+}  // namespace percore
