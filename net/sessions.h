@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -53,6 +54,9 @@ class Sessions {
   // close that follows is graceful, so the goodbye goes out first.
   using Farewell = std::function<void(Connection&, CloseReason)>;
   void set_farewell(Farewell farewell) { farewell_ = std::move(farewell); }
+  // On c's reactor thread: the user c is bound to; empty when it is not (yet). Valid until c
+  // closes (or the next bind on that reactor).
+  std::string_view user(Connection& c);
   // Any thread. NotFound when the user is not online.
   absl::StatusOr<ConnHandle> find(std::string_view user) const;
   absl::StatusOr<SendResult> send(std::string_view user, Payload payload) const;

@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "protocol/http_codec.h"
 #include "protocol/utf8.h"
 #include "protocol/ws_frame.h"
@@ -58,11 +63,8 @@ void ChatHandler::on_open(Connection& c) {
   }
 }
 
-void ChatHandler::on_close(Connection& c, CloseReason) {
-  // Rooms and Sessions forget the connection themselves; the roster is ours.
-  ConnState& cs = c.state<ConnState>();
-  for (const std::string& room : cs.rooms) roster_.remove(room, cs.nick);
-  cs.rooms.clear();
+void ChatHandler::on_close(Connection&, CloseReason) {
+  // Nothing to undo: Rooms and Sessions forget the connection themselves.
 }
 
 void ChatHandler::on_heartbeat(Connection& c) {
@@ -128,7 +130,7 @@ void ChatHandler::OnCommand(Connection& c, ConnState& cs, std::string_view line)
     Nick(c, cs, arg);
     return;
   }
-  if (cs.nick.empty()) {
+  if (sessions_.user(c).empty()) {
     Reply(c, cs.mode, {"ERR login first"});
   } else if (cmd == "MSG") {
     Msg(c, cs, arg);
@@ -140,7 +142,7 @@ void ChatHandler::OnCommand(Connection& c, ConnState& cs, std::string_view line)
     if (!ValidRoom(arg)) {
       Reply(c, cs.mode, {"ERR bad room"});
     } else {
-      Reply(c, cs.mode, {roster_.who(arg)});
+      Who(c, cs, arg);
     }
   } else {
     Reply(c, cs.mode, {"ERR unknown command"});
@@ -148,7 +150,7 @@ void ChatHandler::OnCommand(Connection& c, ConnState& cs, std::string_view line)
 }
 
 void ChatHandler::Nick(Connection& c, ConnState& cs, std::string_view name) {
-  if (!cs.nick.empty()) {
+  if (!sessions_.user(c).empty()) {
     Reply(c, cs.mode, {"ERR already named"});
     return;
   }
@@ -163,7 +165,6 @@ void ChatHandler::Nick(Connection& c, ConnState& cs, std::string_view name) {
           {s.code() == absl::StatusCode::kAlreadyExists ? "ERR nick in use" : "ERR already named"});
     return;
   }
-  cs.nick = name;
   Reply(c, cs.mode, {"OK NICK ", name});
 }
 
@@ -172,11 +173,7 @@ void ChatHandler::Join(Connection& c, ConnState& cs, std::string_view room) {
     Reply(c, cs.mode, {"ERR bad room"});
     return;
   }
-  if (std::find(cs.rooms.begin(), cs.rooms.end(), room) == cs.rooms.end()) {
-    rooms_.join(c, RoomId(room, cs.mode));
-    cs.rooms.emplace_back(room);
-    roster_.add(room, cs.nick);
-  }
+  rooms_.join(c, RoomId(room, cs.mode));  // false when already in: no double membership
   Reply(c, cs.mode, {"OK JOIN ", room});
 }
 
@@ -185,14 +182,10 @@ void ChatHandler::Leave(Connection& c, ConnState& cs, std::string_view room) {
     Reply(c, cs.mode, {"ERR bad room"});
     return;
   }
-  auto it = std::find(cs.rooms.begin(), cs.rooms.end(), room);
-  if (it == cs.rooms.end()) {
+  if (!rooms_.leave(c, RoomId(room, cs.mode))) {
     Reply(c, cs.mode, {"ERR not in room"});
     return;
   }
-  rooms_.leave(c, RoomId(room, cs.mode));
-  roster_.remove(room, cs.nick);
-  cs.rooms.erase(it);
   Reply(c, cs.mode, {"OK LEAVE ", room});
 }
 
@@ -207,7 +200,7 @@ void ChatHandler::Msg(Connection& c, ConnState& cs, std::string_view arg) {
     Reply(c, cs.mode, {"ERR bad room"});
     return;
   }
-  if (std::find(cs.rooms.begin(), cs.rooms.end(), room) == cs.rooms.end()) {
+  if (!rooms_.contains(c, RoomId(room, cs.mode))) {
     Reply(c, cs.mode, {"ERR not in room"});
     return;
   }
@@ -218,7 +211,7 @@ void ChatHandler::Msg(Connection& c, ConnState& cs, std::string_view arg) {
     Reply(c, cs.mode, {"ERR bad text"});
     return;
   }
-  const std::string_view parts[] = {"MSG ", room, " ", cs.nick, " ", text};
+  const std::string_view parts[] = {"MSG ", room, " ", sessions_.user(c), " ", text};
   size_t body = 0;
   for (std::string_view p : parts) body += p.size();
   thread_local std::string scratch;  // one build buffer per reactor: no allocation per message
@@ -232,6 +225,47 @@ void ChatHandler::Msg(Connection& c, ConnState& cs, std::string_view arg) {
   scratch += '\n';
   rooms_.publish(RoomId(room, Mode::kLine), Payload::Copy(scratch), Rooms::Slow::kDrop)
       .IgnoreError();
+}
+
+// The members are on every reactor, in two groups (one per transport): Rooms visits each
+// member on its own reactor, where its Sessions user (the nick) may be read; the answer comes
+// back to this connection's reactor through its handle.
+void ChatHandler::Who(Connection& c, ConnState& cs, std::string_view room) {
+  struct Gather {
+    std::mutex mu;
+    std::vector<std::string> nicks;
+  };
+  auto gather = std::make_shared<Gather>();
+  std::function<void(Connection&)> each = [this, gather](Connection& m) {
+    const std::string_view nick = sessions_.user(m);
+    if (nick.empty()) return;
+    std::lock_guard<std::mutex> lock(gather->mu);
+    gather->nicks.emplace_back(nick);
+  };
+  auto answer = [gather, room = std::string(room), h = c.handle()](absl::Status) {
+    std::vector<std::string>& nicks = gather->nicks;  // every visit is done: no lock needed
+    std::sort(nicks.begin(), nicks.end());
+    // A kicked connection and the one that replaced it may both be in the room for a moment.
+    nicks.erase(std::unique(nicks.begin(), nicks.end()), nicks.end());
+    std::string out = "WHO " + room;
+    for (const std::string& n : nicks) absl::StrAppend(&out, " ", n);
+    ConnHandle::Visit reply = [out = std::move(out)](Connection* c) {
+      if (c == nullptr) return;
+      ConnState& cs = c->state<ConnState>();
+      Reply(*c, cs.mode, {out});
+      cs.who_pending = false;
+      if (!c->above_high_watermark()) c->resume_reading();
+    };
+    // A refusal (its reactor's task queue is full) leaves the asker paused until its idle or
+    // write timeout: a reactor thread must not wait here for room in the queue.
+    h.run(reply).IgnoreError();
+  };
+  cs.who_pending = true;
+  c.pause_reading();
+  rooms_.visit(RoomId(room, Mode::kWs), each,
+               [this, each, room = std::string(room), answer](absl::Status) mutable {
+                 rooms_.visit(RoomId(room, Mode::kLine), std::move(each), std::move(answer));
+               });
 }
 
 void ChatHandler::OnWs(Connection& c, ConnState& cs, const WsCodec::State& ws) {

@@ -6,7 +6,10 @@
 //   NICK name   JOIN room   LEAVE room   MSG room text   WHO room   PING [x]   PONG [x]   QUIT
 // Nicks are Sessions user ids (a second login kicks the older one or is refused), rooms are Rooms
 // groups (a MSG is one shared payload per transport, fanned out by each member's reactor), and
-// WHO reads ChatRoster. Owned by whoever runs the server (serve.cc); it must outlive the server.
+// WHO visits the room's members on their reactors (Rooms::visit). The app keeps no registry of
+// its own: a member's nick is its Sessions user, its rooms are its Rooms memberships, so an idle
+// member costs what the library holds for it. Owned by whoever runs the server (serve.cc); it
+// must outlive the server.
 #pragma once
 
 #include <initializer_list>
@@ -20,7 +23,6 @@
 #include "net/rooms.h"
 #include "net/sessions.h"
 #include "tools/apps/chat_codec.h"
-#include "tools/apps/chat_roster.h"
 
 namespace percore::apps {
 
@@ -35,8 +37,9 @@ class ChatHandler {
     // The codec State's mode, copied at each message: on_heartbeat and the Sessions farewell
     // get no codec State, and they must answer in the connection's own framing.
     ChatCodec::Mode mode = ChatCodec::Mode::kSniff;
-    std::string nick;                // empty until NICK
-    std::vector<std::string> rooms;  // joined, in join order (a few: searched linearly)
+    // A WHO is being gathered: reading stays paused until its answer is written, so replies
+    // keep the order of the commands.
+    bool who_pending = false;
   };
 
   ChatCodec codec;
@@ -46,7 +49,9 @@ class ChatHandler {
 
   void on_open(Connection& c);
   void on_message(Connection& c, std::span<const char> frame, ChatCodec::State& st);
-  void on_drain(Connection& c) { c.resume_reading(); }
+  void on_drain(Connection& c) {
+    if (!c.state<ConnState>().who_pending) c.resume_reading();
+  }
   void on_close(Connection& c, CloseReason reason);
   // Config::heartbeat_interval: the connection has been silent; ask it for a sign of life.
   void on_heartbeat(Connection& c);
@@ -59,6 +64,7 @@ class ChatHandler {
   void Join(Connection& c, ConnState& cs, std::string_view room);
   void Leave(Connection& c, ConnState& cs, std::string_view room);
   void Msg(Connection& c, ConnState& cs, std::string_view arg);
+  void Who(Connection& c, ConnState& cs, std::string_view room);
   void OnWs(Connection& c, ConnState& cs, const WsCodec::State& ws);
   void OnHttp(Connection& c, std::span<const char> frame, ChatCodec::State& st);
 
@@ -73,7 +79,6 @@ class ChatHandler {
   Options options_;
   Sessions sessions_;
   Rooms rooms_;
-  ChatRoster roster_;
 };
 
 // Whether a NICK or a room name is acceptable (1-32 of [A-Za-z0-9_.-]; 1-64 of [A-Za-z0-9_.#-]).
