@@ -62,7 +62,7 @@ Decoded WsCodec::decode(State& st, std::span<char> in) const {
   // A message delivered from the buffer by the previous call is no longer looked at.
   if (!fragmented && !st.buffer.empty()) {
     if (st.buffer.capacity() > kKeptBuffer) {
-      std::string().swap(st.buffer);
+      st.buffer.release();
     } else {
       st.buffer.clear();
     }

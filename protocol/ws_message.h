@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -18,6 +19,29 @@
 #include "protocol/ws_frame.h"
 
 namespace percore {
+
+// Where a fragmented message is gathered: one pointer while empty, since most connections
+// never send a fragmented message and an idle connection should not carry a string for it.
+class GatherBuffer {
+ public:
+  size_t size() const { return s_ ? s_->size() : 0; }
+  bool empty() const { return !s_ || s_->empty(); }
+  size_t capacity() const { return s_ ? s_->capacity() : 0; }
+  void clear() {
+    if (s_) s_->clear();
+  }
+  void release() { s_.reset(); }
+  void assign(std::string_view v) { get().assign(v); }
+  void append(std::string_view v) { get().append(v); }
+  operator std::string_view() const { return s_ ? std::string_view(*s_) : std::string_view(); }
+
+ private:
+  std::string& get() {
+    if (!s_) s_ = std::make_unique<std::string>();
+    return *s_;
+  }
+  std::unique_ptr<std::string> s_;
+};
 
 class WsCodec {
  public:
@@ -50,7 +74,7 @@ class WsCodec {
     WsOpcode fragmented = WsOpcode::kContinuation;
     bool closed = false;  // the client's close frame was decoded: nothing may follow it
     Utf8Validator utf8;
-    std::string buffer;
+    GatherBuffer buffer;
   };
 
   WsCodec() = default;

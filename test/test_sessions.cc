@@ -162,4 +162,39 @@ TEST_CASE("sessions: the farewell reaches a kicked or timed-out connection first
   server.shutdown();
 }
 
+// Many deadlines: in order they share one queue, a shorter one out of order gets its own timer;
+// each silent connection is closed at its own deadline, in deadline order, and one that logged
+// in in time stays.
+TEST_CASE("sessions: login deadlines in and out of order", "[sessions]") {
+  struct Mixed : Login {
+    Mixed() : Login(Sessions::OnDuplicate::kKick) {}
+    std::atomic<int> opened{0};
+    void on_open(Connection& c) {
+      // The 2nd connection's deadline is shorter than the 1st's: out of the queue's order.
+      const int n = opened++;
+      sessions.require_bind(c, absl::Milliseconds(n == 1 ? 300 : 900));
+    }
+  } h;
+  Config cfg = test::TestConfig();
+  cfg.threads = 1;  // one reactor, one queue
+  TcpServer server(cfg, h);
+  REQUIRE(server.start().ok());
+  std::vector<Fd> fds;
+  for (int i = 0; i < 5; ++i) {
+    fds.push_back(test::Connect(server.port()));
+    REQUIRE(test::Eventually([&] { return h.opened.load() == i + 1; }));
+  }
+  REQUIRE(test::SendAll(fds[4].get(), "alice"));
+  CHECK(test::RecvExactly(fds[4].get(), 3) == "ok\n");
+  CHECK(test::WaitClosed(fds[1].get(), 5000));  // the 300 ms one first...
+  bool closed = false;
+  test::RecvAll(fds[0].get(), 200, &closed);
+  CHECK(!closed);  // ...while the 900 ms ones before it in the queue still wait
+  for (int i : {0, 2, 3}) CHECK(test::WaitClosed(fds[i].get(), 5000));
+  CHECK(server.stats().closed[size_t(CloseReason::kAuthTimeout)] == 4);
+  test::SleepMs(100);
+  CHECK(server.stats().open == 1);  // alice
+  server.shutdown();
+}
+
 }  // namespace percore
