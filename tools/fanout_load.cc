@@ -100,7 +100,8 @@ absl::StatusOr<std::unique_ptr<FanoutLoad>> FanoutLoad::Connect(const FanoutOpti
 }
 
 absl::StatusOr<std::unique_ptr<FanoutLoad>> FanoutLoad::ConnectIdle(const FanoutTarget& target,
-                                                                    int n) {
+                                                                    int n,
+                                                                    std::string_view prefix) {
   std::unique_ptr<FanoutLoad> load(new FanoutLoad());
   load->opt_.target = target;
   load->opt_.members = n;
@@ -111,7 +112,7 @@ absl::StatusOr<std::unique_ptr<FanoutLoad>> FanoutLoad::ConnectIdle(const Fanout
           AppendCommand(target.protocol, out, {"SUBSCRIBE", "lobby"});
           return 1;
         }
-        AppendCommand(target.protocol, out, {"NICK", absl::StrCat("m", i)});
+        AppendCommand(target.protocol, out, {"NICK", std::string(prefix) + std::to_string(i)});
         AppendCommand(target.protocol, out, {"JOIN", "lobby"});
         return 2;
       },
@@ -190,8 +191,10 @@ void FanoutLoad::RunThread(int t, Shared& s, FanoutResult& r) {
   }
   std::vector<uint32_t> got(window, 0);  // this thread's members that have message k % window
   const std::vector<uint32_t>& local = s.local_members[static_cast<size_t>(t)];
-  uint64_t frontier = next_k_;  // publisher: every message before it is complete
-  uint64_t round_sent = 0;      // publisher: messages made this round (for the fixed rate)
+  // Publisher: every message before it is complete. Only the publisher's thread touches
+  // next_k_ (the others read it here while the publisher may already be counting: a race).
+  uint64_t frontier = pub != nullptr ? next_k_ : 0;
+  uint64_t round_sent = 0;  // publisher: messages made this round (for the fixed rate)
   uint64_t now = NowNs();
   auto fail = [&r](FanoutError kind, std::string_view why) {
     ++r.errors[kind];

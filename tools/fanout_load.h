@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -44,7 +45,9 @@ class FanoutLoad {
   // publisher.
   static absl::StatusOr<std::unique_ptr<FanoutLoad>> Connect(const FanoutOptions& opt);
   // Joins `n` members to one room ("lobby") and holds them, idle, until destroyed: no publisher.
-  static absl::StatusOr<std::unique_ptr<FanoutLoad>> ConnectIdle(const FanoutTarget& target, int n);
+  // Members named <prefix>0 .. <prefix>n-1.
+  static absl::StatusOr<std::unique_ptr<FanoutLoad>> ConnectIdle(const FanoutTarget& target, int n,
+                                                                 std::string_view prefix = "m");
   ~FanoutLoad();
 
   // One round: warm-up, measured window, drain. `server_pid` > 0: its CPU is read at the
