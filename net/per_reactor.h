@@ -16,6 +16,17 @@
 
 namespace percore {
 
+// Grows a table indexed by connection slot so that it holds `slot`: in steps of 1024 slots
+// (the slab's block) and exactly, without vector's doubling, so a per-slot table costs what
+// the slots in use cost.
+template <class V>
+void GrowToSlot(V& v, uint32_t slot) {
+  if (slot < v.size()) return;
+  const size_t n = (size_t{slot} / 1024 + 1) * 1024;
+  v.reserve(n);
+  v.resize(n);
+}
+
 template <class T>
 class PerReactor {
  public:

@@ -40,7 +40,7 @@ struct Rooms::Local final : CloseObserver {
   uint32_t index() { return table.reactor().index(); }
   Positions* positions(uint32_t slot) { return slot < joined.size() ? &joined[slot] : nullptr; }
   Positions& positions_for_join(uint32_t slot) {
-    if (slot >= joined.size()) joined.resize(std::max<size_t>(slot + 1, joined.size() * 3 / 2));
+    GrowToSlot(joined, slot);
     return joined[slot];
   }
   ReactorStats& stats() { return table.reactor().stats(); }

@@ -94,9 +94,7 @@ absl::Status Sessions::bind(Connection& c, std::string_view user) {
       it->second = h;
     }
   }
-  if (l.users.size() <= h.slot()) {
-    l.users.resize(std::max<size_t>(h.slot() + 1, l.users.size() * 3 / 2));
-  }
+  GrowToSlot(l.users, h.slot());
   l.users[h.slot()] = user;
   // Outside the stripe lock: on this thread the close runs on_close (and our observer) at once.
   // Stale by now (it closed meanwhile) is fine: there is nothing left to kick.
