@@ -25,6 +25,7 @@
 #include "tools/commands.h"
 #include "tools/load_client.h"
 #include "tools/proc_stats.h"
+#include "tools/server_process.h"
 #include "tools/syscall_counter.h"
 
 namespace percore::tools {
@@ -48,71 +49,6 @@ std::pair<std::string, std::string> SplitContender(const std::string& entry) {
   if (at == std::string::npos) return {"echo", entry};
   return {entry.substr(0, at), entry.substr(at + 1)};
 }
-
-// A `percore serve` child: started pinned, stopped with SIGTERM, killed only by its PID.
-class Server {
- public:
-  static Server Start(const std::string& app, const std::string& backend, int threads,
-                      uint16_t port, bool pin) {
-    Server s;
-    s.log_ = absl::StrFormat("/tmp/percore-bench-%d-%d.log", ::getpid(), port);
-    s.pid_ = ::fork();
-    if (s.pid_ == 0) {
-      if (pin) Pin(0, 0);
-      FILE* log = std::fopen(s.log_.c_str(), "w");
-      if (log != nullptr) ::dup2(::fileno(log), 2);
-      std::string listen = absl::StrFormat("127.0.0.1:%d", port), th = std::to_string(threads);
-      const char* argv[] = {"percore",   "serve",         "--app",     app.c_str(),
-                            "--backend", backend.c_str(), "--threads", th.c_str(),
-                            "--listen",  listen.c_str(),  nullptr};
-      ::execv("/proc/self/exe", const_cast<char**>(argv));
-      ::_exit(127);
-    }
-    return s;
-  }
-  // Waits (bounded) until it accepts; on failure returns what it printed.
-  bool WaitReady(const LoadOptions& opt, std::string* why) {
-    for (int i = 0; i < 100; ++i) {
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        std::ifstream f(log_);
-        std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        while (!text.empty() && text.back() == '\n') text.pop_back();
-        *why = text.empty() ? "server exited at start" : text;
-        return false;
-      }
-      LoadOptions probe = opt;
-      if (OpenIdle(probe, 1).ok()) return true;
-      ::usleep(50'000);
-    }
-    *why = "server did not accept within 5 s";
-    return false;
-  }
-  // SIGTERM, wait up to 5 s, then SIGKILL; true if it exited 0 by itself.
-  bool Stop() {
-    if (pid_ <= 0) return false;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        ::unlink(log_.c_str());
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      }
-      ::usleep(50'000);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return false;
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  std::string log_;
-};
 
 std::vector<int> ParseInts(const std::string& list, const char* what) {
   std::vector<int> out;
@@ -288,7 +224,7 @@ int BenchMain(int argc, char** argv) {
       // Every backend's server runs side by side; each is idle while another is driven.
       struct Contender {
         std::string backend;
-        Server srv;
+        ServerProcess srv;
         uint16_t port = 0;
         std::optional<SyscallCounter> calls;
         std::string unavailable;
@@ -300,10 +236,11 @@ int BenchMain(int argc, char** argv) {
         k.backend = b;
         k.port = next_port++;
         auto [app_name, backend] = SplitContender(b);
-        k.srv = Server::Start(app_name, backend, server_threads, k.port, !no_pin);
-        LoadOptions probe = opt;
-        probe.port = k.port;
-        if (!k.srv.WaitReady(probe, &k.unavailable)) {
+        k.srv = ServerProcess::Start(
+            {"percore", "serve", "--app", app_name, "--backend", backend, "--threads",
+             std::to_string(server_threads), "--listen", absl::StrFormat("127.0.0.1:%d", k.port)},
+            true, k.port, !no_pin);
+        if (!k.srv.WaitReady(&k.unavailable)) {
           k.srv.Stop();
           std::fprintf(stderr, "%s: unavailable: %s\n", b.c_str(), k.unavailable.c_str());
           continue;

@@ -26,93 +26,10 @@
 #include "absl/strings/str_split.h"
 #include "tools/fanout_load.h"
 #include "tools/proc_stats.h"
+#include "tools/server_process.h"
 
 namespace percore::tools {
 namespace {
-
-// A server the bench started: `percore serve --app chat ...` or redis-server, pinned, logging
-// to a file, stopped with SIGTERM and killed (by its PID only) if it does not exit.
-class Child {
- public:
-  Child() = default;
-  Child(Child&& o) noexcept
-      : pid_(std::exchange(o.pid_, -1)), port_(o.port_), log_(std::move(o.log_)) {}
-  ~Child() { Stop(); }
-
-  static Child Start(const std::vector<std::string>& args, bool self, uint16_t port, bool pin) {
-    Child c;
-    c.port_ = port;
-    c.log_ = absl::StrFormat("/tmp/percore-fanout-%d-%d.log", ::getpid(), port);
-    c.pid_ = ::fork();
-    if (c.pid_ == 0) {
-      if (pin) Pin(0, 0);
-      FILE* log = std::fopen(c.log_.c_str(), "w");
-      if (log != nullptr) {
-        ::dup2(::fileno(log), 1);
-        ::dup2(::fileno(log), 2);
-      }
-      std::vector<char*> argv;
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      if (self) {
-        ::execv("/proc/self/exe", argv.data());
-      } else {
-        ::execvp(argv[0], argv.data());
-      }
-      ::_exit(127);
-    }
-    return c;
-  }
-
-  // Waits (bounded) until it accepts; on failure says why (its log).
-  bool WaitReady(std::string* why) {
-    for (int i = 0; i < 100; ++i) {
-      int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        std::ifstream f(log_);
-        std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        while (!text.empty() && text.back() == '\n') text.pop_back();
-        *why = text.empty() ? "server exited at start" : text.substr(0, 300);
-        return false;
-      }
-      Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(port_);
-      a.sin_addr.s_addr = htonl(0x7F000001u);
-      if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;
-      ::usleep(50'000);
-    }
-    *why = "server did not accept within 5 s";
-    return false;
-  }
-
-  // SIGTERM, up to 5 s, then SIGKILL; true if it exited 0 by itself.
-  bool Stop() {
-    if (pid_ <= 0) return true;
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        ::unlink(log_.c_str());
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-      }
-      ::usleep(50'000);
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return false;
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  uint16_t port_ = 0;
-  std::string log_;
-};
 
 struct Settings {
   FanoutOptions opt;
@@ -131,11 +48,12 @@ FanoutProtocol ProtocolOf(const Settings& st, const std::string& server) {
   return server == "redis" ? FanoutProtocol::kRedis : st.chat_protocol;
 }
 
-Child StartServer(const Settings& st, const std::string& server, uint16_t port) {
+ServerProcess StartServer(const Settings& st, const std::string& server, uint16_t port) {
   if (server == "redis") {
-    return Child::Start({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
-                         "--save", "", "--appendonly", "no", "--daemonize", "no"},
-                        false, port, st.pin);
+    return ServerProcess::Start(
+        {"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--daemonize", "no"},
+        false, port, st.pin);
   }
   std::string backend = server.substr(server.find('@') + 1);
   std::vector<std::string> args = {
@@ -146,7 +64,7 @@ Child StartServer(const Settings& st, const std::string& server, uint16_t port) 
     args.push_back(st.heartbeat);
   }
   if (!st.percore.empty()) args[0] = st.percore;
-  return Child::Start(args, st.percore.empty(), port, st.pin);
+  return ServerProcess::Start(args, st.percore.empty(), port, st.pin);
 }
 
 struct Row {
@@ -271,7 +189,7 @@ int RunCompare(Settings& st, uint16_t& next_port) {
   for (int burst : st.bursts) {
     struct Contender {
       std::string server;
-      std::optional<Child> child;
+      std::optional<ServerProcess> child;
       std::unique_ptr<FanoutLoad> load;
       std::string unavailable;
       std::vector<FanoutResult> runs;
@@ -336,7 +254,7 @@ int RunIdle(Settings& st, uint16_t& next_port) {
   std::vector<std::string> lines;
   for (const std::string& server : st.servers) {
     const uint16_t port = next_port++;
-    Child child = StartServer(st, server, port);
+    ServerProcess child = StartServer(st, server, port);
     std::string why;
     const char* proto = FanoutProtocolName(ProtocolOf(st, server));
     if (!child.WaitReady(&why)) {
