@@ -14,6 +14,7 @@
 #include "protocol/ws_frame.h"
 #include "protocol/ws_handshake.h"
 #include "tools/apps/chat_page.h"
+#include "tools/apps/ws.h"
 
 namespace percore::apps {
 namespace {
@@ -269,6 +270,7 @@ void ChatHandler::Who(Connection& c, ConnState& cs, std::string_view room) {
 }
 
 void ChatHandler::OnWs(Connection& c, ConnState& cs, const WsCodec::State& ws) {
+  if (AnswerWsControl(c, ws)) return;
   switch (ws.event) {
     case WsCodec::Event::kText:
       // ws.message, not the frame: a fragmented message is gathered in the codec's buffer. A
@@ -283,15 +285,7 @@ void ChatHandler::OnWs(Connection& c, ConnState& cs, const WsCodec::State& ws) {
       WriteWsClose(c, WsClose::kUnsupportedData, "text messages only");
       c.close(CloseMode::kGraceful);
       return;
-    case WsCodec::Event::kPing:
-      WriteWsFrame(c, WsOpcode::kPong, ws.message);
-      return;
-    case WsCodec::Event::kClose:
-      WriteWsClose(c, ws.close_code == WsClose::kNoStatus ? WsClose::kNormal : ws.close_code);
-      c.close(CloseMode::kGraceful);  // after the close frame is flushed
-      return;
-    case WsCodec::Event::kPong:
-    case WsCodec::Event::kFragment:
+    default:  // the control frames, answered above
       return;
   }
 }

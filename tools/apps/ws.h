@@ -61,6 +61,28 @@ class HttpThenWsCodec {
   WsCodec ws_;
 };
 
+// What every WebSocket app answers alike: a ping gets a pong with its payload, a client close
+// gets a close echoing its code (1000 if it sent none) and a graceful close; a pong or a
+// gathered fragment needs nothing. False for a text or binary message: the app's to handle.
+inline bool AnswerWsControl(Connection& c, const WsCodec::State& ws) {
+  switch (ws.event) {
+    case WsCodec::Event::kPing:
+      WriteWsFrame(c, WsOpcode::kPong, ws.message);
+      return true;
+    case WsCodec::Event::kClose:
+      WriteWsClose(c, ws.close_code == WsClose::kNoStatus ? WsClose::kNormal : ws.close_code);
+      c.close(CloseMode::kGraceful);  // after the close frame is flushed
+      return true;
+    case WsCodec::Event::kPong:
+    case WsCodec::Event::kFragment:
+      return true;
+    case WsCodec::Event::kText:
+    case WsCodec::Event::kBinary:
+      return false;
+  }
+  return false;
+}
+
 class WsHandler {
  public:
   static constexpr std::string_view kHello = "hello from percore (websocket echo at /ws)\n";
@@ -89,24 +111,10 @@ class WsHandler {
 
  private:
   void OnWs(Connection& c, const WsCodec::State& ws) {
-    switch (ws.event) {
-      case WsCodec::Event::kText:
-      case WsCodec::Event::kBinary:
-        // ws.message, not the frame: a fragmented message is gathered in the codec's buffer.
-        WriteWsFrame(c, ws.event == WsCodec::Event::kText ? WsOpcode::kText : WsOpcode::kBinary,
-                     ws.message);
-        return;
-      case WsCodec::Event::kPing:
-        WriteWsFrame(c, WsOpcode::kPong, ws.message);
-        return;
-      case WsCodec::Event::kClose:
-        WriteWsClose(c, ws.close_code == WsClose::kNoStatus ? WsClose::kNormal : ws.close_code);
-        c.close(CloseMode::kGraceful);  // after the close frame is flushed
-        return;
-      case WsCodec::Event::kPong:
-      case WsCodec::Event::kFragment:
-        return;
-    }
+    if (AnswerWsControl(c, ws)) return;
+    // ws.message, not the frame: a fragmented message is gathered in the codec's buffer.
+    WriteWsFrame(c, ws.event == WsCodec::Event::kText ? WsOpcode::kText : WsOpcode::kBinary,
+                 ws.message);
   }
 
   void OnHttp(Connection& c, std::span<const char> frame, HttpThenWsCodec::State& st) {
