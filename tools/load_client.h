@@ -19,11 +19,11 @@ namespace percore::tools {
 
 // Once a second during the measured window (and the warm-up), for a live line.
 struct LiveSample {
-  double elapsed_s = 0;     // since the load started (warm-up included)
-  bool measuring = false;   // false during the warm-up
-  double msgs_per_s = 0;    // over the last second
+  double elapsed_s = 0;           // since the load started (warm-up included)
+  bool measuring = false;         // false during the warm-up
+  double msgs_per_s = 0;          // over the last second
   double p50_us = 0, p99_us = 0;  // over the last second
-  uint64_t errors = 0;      // so far
+  uint64_t errors = 0;            // so far
   int open_conns = 0;
 };
 
@@ -52,8 +52,8 @@ struct LoadOptions {
 
   int conns = 50;
   size_t size = 64;
-  int depth = 32;      // closed loop: requests in flight per connection
-  double rate = 0;     // open loop: requests per second over all connections; 0 = closed loop
+  int depth = 32;   // closed loop: requests in flight per connection
+  double rate = 0;  // open loop: requests per second over all connections; 0 = closed loop
   double warmup_s = 1;
   double duration_s = 3;
   int threads = 1;
@@ -76,10 +76,10 @@ struct LoadResult {
   double msgs_per_s = 0, mb_per_s = 0;  // MB/s counts request bytes sent
   double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
   double connect_p50_us = 0, connect_max_us = 0;  // TCP connect (+ handshake for ws)
-  uint64_t errors = 0;  // all kinds together
+  uint64_t errors = 0;                            // all kinds together
   // Errors by kind ("closed by server", "mismatch", "bad status", "connect", "timeout", ...).
   std::map<std::string, uint64_t> errors_by_kind;
-  std::string first_error;  // what the first error was, in words
+  std::string first_error;   // what the first error was, in words
   LatencyHistogram latency;  // every measured request (open loop: from its scheduled time)
 };
 
