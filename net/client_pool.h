@@ -91,7 +91,9 @@ class ClientPool {
   size_t connected() const;
   Stats stats() const;
   // Adds this pool's stats to `registry` (the http app's /metrics) under the pool="name" label
-  // (options.name, or the endpoint) until the Registration is destroyed: before the pool.
+  // (options.name, or the endpoint) until the Registration is destroyed: before shutdown()
+  // (stats() reads the pool's clients, which shutdown() releases). Each pool writes whole
+  // families, so a second pool in one registry repeats their "# TYPE" lines.
   [[nodiscard]] MetricsRegistry::Registration export_metrics(MetricsRegistry& registry) const;
 
  private:
