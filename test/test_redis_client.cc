@@ -153,8 +153,10 @@ void Command(std::string& out, std::initializer_list<std::string_view> words) {
 
 TEST_CASE("redis: PING/SET/GET pipelined against redis-server, then a restart", "[redis]") {
   const std::string binary = FindOnPath("redis-server");
-  INFO("redis-server must be on PATH: tools/setup.sh --test installs it");
-  REQUIRE(!binary.empty());
+  {
+    INFO("redis-server must be on PATH: tools/setup.sh --test installs it");
+    REQUIRE(!binary.empty());
+  }
   const uint16_t port = FreePort();
   auto redis = std::make_unique<RedisServer>(binary, port);
   REQUIRE(redis->running());
@@ -213,7 +215,9 @@ TEST_CASE("redis: PING/SET/GET pipelined against redis-server, then a restart", 
   // Killed: the client backs off against the closed port; started again on the same port,
   // it reconnects and serves (an empty server: k1 is gone).
   redis->kill();
-  REQUIRE(Eventually([&] { return handler.closes == 1; }));
+  // At least 1: a retry may land in the dying listener's backlog (seen under io_uring) and
+  // close again before this thread looks.
+  REQUIRE(Eventually([&] { return handler.closes >= 1; }));
   REQUIRE(Eventually([&] {
     std::lock_guard lock(mu);
     return failures.size() >= 2;
@@ -221,7 +225,7 @@ TEST_CASE("redis: PING/SET/GET pipelined against redis-server, then a restart", 
   CHECK(client.attempts() >= 2);
   redis = std::make_unique<RedisServer>(binary, port);
   REQUIRE(redis->running());
-  REQUIRE(Eventually([&] { return handler.opens == 2 && client.handle().valid(); }));
+  REQUIRE(Eventually([&] { return handler.opens >= 2 && client.handle().valid(); }));
   std::string after;
   Command(after, {"GET", "k1"});
   Command(after, {"SET", "a", "1"});
