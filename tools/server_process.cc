@@ -1,12 +1,16 @@
 #include "tools/server_process.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <utility>
 
@@ -66,12 +70,8 @@ bool ServerProcess::WaitReady(std::string* why) {
       *why = text.empty() ? "server exited at start" : text.substr(0, 300);
       return false;
     }
-    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port_);
-    a.sin_addr.s_addr = htonl(0x7F000001u);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;
+    std::string not_yet;
+    if (ProbeAccepts("127.0.0.1", port_, &not_yet)) return true;
     ::usleep(50'000);
   }
   *why = "server did not accept within 5 s";
@@ -93,6 +93,31 @@ bool ServerProcess::Stop() {
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+  return false;
+}
+
+bool ProbeAccepts(const std::string& host, uint16_t port, std::string* why) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    *why = absl::StrFormat("'%s' is not an IPv4 address", host);
+    return false;
+  }
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;
+  if (errno == EINPROGRESS) {
+    pollfd p{fd.get(), POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::poll(&p, 1, 1000) == 1 && ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+        err == 0) {
+      return true;
+    }
+    *why = err ? std::strerror(err) : "connect timed out";
+    return false;
+  }
+  *why = std::strerror(errno);
   return false;
 }
 

@@ -34,4 +34,8 @@ class ServerProcess {
   std::string log_;
 };
 
+// True if something accepts a TCP connection at host:port (an IPv4 address) within a second;
+// otherwise *why says what went wrong.
+bool ProbeAccepts(const std::string& host, uint16_t port, std::string* why);
+
 }  // namespace percore::tools
