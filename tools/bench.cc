@@ -90,6 +90,7 @@ BenchRow Combine(const std::vector<BenchRow>& runs, const std::vector<BenchRow>*
     if (row.r.first_error.empty()) row.r.first_error = runs[k].r.first_error;
     row.r.latency.merge(runs[k].r.latency);
   }
+  row.round_us_per_msg = cpu;
   row.server_us_per_msg = Median(cpu);  // -1 in every round when not measured
   row.syscalls_per_msg = Median(calls);
   row.ratio = ratios.empty() ? -1 : Median(ratios);
@@ -291,7 +292,7 @@ int BenchMain(int argc, char** argv) {
   s.rounds = 5;
   opt.warmup_s = 0.3;  // per round: the servers stay up, so only the connections warm up
   opt.duration_s = 1;
-  bool no_pin = false, json = false, csv = false, live_flag = false;
+  bool no_pin = false, json = false, csv = false, live_flag = false, dry_run = false;
   std::string hdr_out, plot;
   app.add_option("--port", port, "drive a running server at --host:PORT instead of starting ones")
       ->check(CLI::Range(1, 65535));
@@ -349,6 +350,7 @@ int BenchMain(int argc, char** argv) {
                "one message to many members instead (chat app vs redis-server): "
                "percore bench --fanout --help");
   app.add_flag("--no-pin", no_pin, "do not pin servers to CPU 0 and load to CPU 1");
+  app.add_flag("--dry-run", dry_run, "print the plan (cases, servers, rounds) and exit");
   std::vector<std::pair<int, int>> cases;
   bool sweep = false;
   try {
@@ -410,11 +412,20 @@ int BenchMain(int argc, char** argv) {
   size_t steps = cases.size() + (idle > 0 ? 1 : 0);
   double est = static_cast<double>(cases.size() * s.contenders.size() * s.rounds) *
                (opt.warmup_s + opt.duration_s);
-  std::fprintf(
-      stderr, "bench: %zu case(s) x %zu server(s) x %d round(s) of %.1f + %.1f s%s\n", cases.size(),
-      s.contenders.size(), s.rounds, opt.warmup_s, opt.duration_s,
-      absl::StrFormat("%s: about %.0f s of load", idle > 0 ? ", then idle memory" : "", est)
-          .c_str());
+  std::vector<std::string> names, case_names;
+  for (const ContenderSpec& c : s.contenders) names.push_back(c.name);
+  for (auto [c, d] : cases) case_names.push_back(absl::StrFormat("%dx%d", c, d));
+  std::string plan = absl::StrFormat(
+      "bench: cases %s (CONNSxDEPTH)%s; servers %s; %d round(s) of %.1f + %.1f s each: about %.0f "
+      "s of load",
+      absl::StrJoin(case_names, ", "),
+      idle > 0 ? ", then idle memory at " + FormatNumber(idle, 0, true) + " connections" : "",
+      absl::StrJoin(names, ", "), s.rounds, opt.warmup_s, opt.duration_s, est);
+  if (dry_run) {
+    std::printf("%s\n", plan.c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "%s\n", plan.c_str());
   Bench bench(s, live);
   size_t step = 0;
   for (auto [c, d] : cases) {

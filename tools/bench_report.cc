@@ -89,11 +89,13 @@ std::string Verdict(const BenchCase& c) {
   // the pair without the drift between rounds.
   double tput = best->ratio > 0 && other->ratio > 0 ? best->ratio / other->ratio
                                                     : best->r.msgs_per_s / other->r.msgs_per_s;
+  size_t n = std::min(best->round_us_per_msg.size(), other->round_us_per_msg.size()), lower = 0;
+  for (size_t k = 0; k < n; ++k) lower += best->round_us_per_msg[k] < other->round_us_per_msg[k];
   return absl::StrFormat(
       "%s: %s spent %d%% less server CPU per message than %s (%.2f vs %.2f us); throughput "
-      "%.2fx",
+      "%.2fx; lower in %d of %d rounds",
       c.title(), best->server, PercentLess(cpu(*best), cpu(*other)), other->server, cpu(*best),
-      cpu(*other), tput);
+      cpu(*other), tput, lower, n);
 }
 
 void PrintReport(std::FILE* out, const BenchRun& run, bool group) {
@@ -186,14 +188,17 @@ std::string BenchJson(const BenchRun& run) {
           "\"p999_us\": %.1f, \"max_us\": %.1f,\n       \"connect_p50_us\": %.1f, "
           "\"connect_max_us\": %.1f, \"errors\": %d, \"errors_by_kind\": %s, \"first_error\": "
           "%s,\n       \"server_us_per_msg\": %s, \"syscalls_per_msg\": %s, \"ratio\": %s, "
-          "\"idle_bytes_per_conn\": %s, \"latency_count\": %d}",
+          "\"idle_bytes_per_conn\": %s, \"latency_count\": %d,\n       "
+          "\"round_us_per_msg\": [%s]}",
           row_sep, JsonString(r.server), r.kind, r.ok ? "true" : "false",
           m ? "null" : JsonString(r.unavailable), r.rounds, r.r.msgs, r.r.seconds, r.r.msgs_per_s,
           r.r.mb_per_s, r.r.p50_us, r.r.p90_us, r.r.p99_us, r.r.p999_us, r.r.max_us,
           r.r.connect_p50_us, r.r.connect_max_us, r.r.errors, ErrorsJson(r),
           JsonString(r.r.first_error), Opt(r.server_us_per_msg, true),
           Opt(r.syscalls_per_msg, true), Opt(r.ratio, true),
-          Opt(static_cast<double>(r.idle_bytes_per_conn), true, 0), r.r.latency.count());
+          Opt(static_cast<double>(r.idle_bytes_per_conn), true, 0), r.r.latency.count(),
+          absl::StrJoin(r.round_us_per_msg, ", ",
+                        [](std::string* o, double v) { absl::StrAppendFormat(o, "%.3f", v); }));
       row_sep = ",\n";
     }
     out += "]}";

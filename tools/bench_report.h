@@ -19,11 +19,12 @@ struct BenchRow {
   std::string unavailable;  // why there are no figures (did not start, the load failed)
   LoadResult r;             // the median round; r.latency holds every round's requests
   int rounds = 0;
-  double ratio = -1;              // median per-round msgs/s ratio to the case's first server
-  double server_us_per_msg = -1;  // -1: not measured (a server bench did not start)
-  double syscalls_per_msg = -1;   // -1: not counted here
-  long idle_bytes_per_conn = -1;  // idle case: server RSS growth per connection; -1: unknown
-  bool ok = false;                // figures present, no errors, a clean stop
+  double ratio = -1;                     // median per-round msgs/s ratio to the case's first server
+  std::vector<double> round_us_per_msg;  // server CPU per message in each round, in order
+  double server_us_per_msg = -1;         // -1: not measured (a server bench did not start)
+  double syscalls_per_msg = -1;          // -1: not counted here
+  long idle_bytes_per_conn = -1;         // idle case: server RSS growth per connection; -1: unknown
+  bool ok = false;                       // figures present, no errors, a clean stop
 };
 
 struct BenchCase {
@@ -44,7 +45,8 @@ struct BenchRun {
 std::string FormatNumber(double v, int decimals, bool group);
 
 // One line naming which server spent less server CPU per message (idle: less memory per
-// connection) than the other, by how much, with the figures and the throughput ratio.
+// connection) than the other, by how much, with the figures and the throughput ratio, and in
+// how many rounds it was lower (fewer than all: the difference is within the noise).
 std::string Verdict(const BenchCase& c);
 
 // Tables (one per case), the errors of every row that had any, then the verdict lines.
