@@ -139,6 +139,9 @@ void PrintReport(std::FILE* out, const BenchRun& run, bool group) {
     }
     for (const BenchRow& r : c.rows) {
       if (r.r.errors > 0) std::fprintf(out, "  %s: %s\n", r.server.c_str(), ErrorsText(r).c_str());
+      if (!c.idle && r.unavailable.empty() && r.r.errors == 0 && r.r.msgs == 0) {
+        std::fprintf(out, "  %s: no reply completed in the measured window\n", r.server.c_str());
+      }
     }
   }
   std::fprintf(out, "\n");
