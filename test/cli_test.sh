@@ -250,7 +250,8 @@ port=$(free_port)
 running_pid=$!
 pids+=($running_pid)
 wait_listening "$port"
-"$bin" bench --compare "epoll,second=$bin serve --app echo --backend epoll --threads 1 --port {port},there@127.0.0.1:$port" \
+: >"$tmp/second.toml"  # an empty config: its path marks the command's server in ps
+"$bin" bench --compare "epoll,second=$bin serve --config $tmp/second.toml --threads 1 --port {port},there@127.0.0.1:$port" \
   --cases 2x1 "${short[@]}" >"$tmp/bench4" 2>"$tmp/bench4.err"
 check "bench --compare with NAME=COMMAND and NAME@HOST:PORT exits 0" [ $? -eq 0 ]
 check "... the command's server in the table, its CPU measured" \
@@ -258,7 +259,7 @@ check "... the command's server in the table, its CPU measured" \
 check "... the running server in the table, no CPU figure" \
   grep -Eq '^there +[0-9]+ .* 0 +- +- +[0-9.]+$' "$tmp/bench4"
 check "... the command's server was stopped" \
-  bash -c "! pgrep -f -- 'serve --app echo --backend epoll --threads 1 --port [0-9]' >/dev/null"
+  bash -c "! pgrep -f -- '[-]-config $tmp/second.toml' >/dev/null"
 "$bin" bench --compare "epoll,second=$bin serve --app echo --backend io_uring --threads 1 --port {port}" \
   --cases 2x1,2x2 "${short[@]}" --csv >"$tmp/bench.csv" 2>"$tmp/bench.csv.err"
 check "bench --csv exits 0" [ $? -eq 0 ]
