@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -139,8 +140,24 @@ absl::Status PlotRun(const BenchRun& run, const std::string& file,
   }
   bool by_depth = conns.size() == 1 && depths.size() > 1;
   bool line_per_depth = conns.size() > 1 && depths.size() > 1;
+  // A colour per server and a dash pattern per depth, the same in every panel.
+  std::vector<std::string> servers;
+  auto colour = [&](const std::string& server) {
+    auto it = std::find(servers.begin(), servers.end(), server);
+    if (it == servers.end()) it = servers.insert(servers.end(), server);
+    return static_cast<int>(it - servers.begin()) + 1;
+  };
+  std::vector<int> depth_list(depths.begin(), depths.end());
+  auto dash = [&](int depth) {
+    return line_per_depth
+               ? static_cast<int>(std::find(depth_list.begin(), depth_list.end(), depth) -
+                                  depth_list.begin()) +
+                     1
+               : 1;
+  };
   std::map<std::string, Series> series;  // by title, in order of first appearance below
   std::vector<std::string> order;
+  std::map<std::string, std::pair<int, int>> style;  // title -> colour, dash
   for (const BenchCase& c : run.cases) {
     if (c.idle) continue;
     for (const BenchRow& r : c.rows) {
@@ -150,6 +167,7 @@ absl::Status PlotRun(const BenchRun& run, const std::string& file,
       if (!series.count(title)) order.push_back(title);
       series[title].title = title;
       series[title].points.emplace_back(by_depth ? c.depth : c.conns, r.r.msgs_per_s);
+      style[title] = {colour(r.server), dash(c.depth)};
     }
   }
   if (order.empty()) return absl::FailedPreconditionError("--plot: no measured rows to plot");
@@ -177,17 +195,26 @@ absl::Status PlotRun(const BenchRun& run, const std::string& file,
       xs.front() / 1.4, ":", xs.back() * 1.4, "]\nset xtics (", absl::StrJoin(xs, ", "),
       ")\nplot ");
   for (size_t i = 0; i < order.size(); ++i) {
-    absl::StrAppend(&s, i ? ", " : "", Quote(tput_data), " index ", i,
-                    " using 1:2 with linespoints lw 2 title ", Quote(order[i]));
+    absl::StrAppendFormat(&s, "%s%s index %d using 1:2 with linespoints lw 2 lc %d dt %d title %s",
+                          i ? ", " : "", Quote(tput_data), i, style[order[i]].first,
+                          style[order[i]].second, Quote(order[i]));
   }
   s += "\n";
 
+  // Latency: a panel per case, a line per server.
   std::string lat_data = tmp.path() + "/latency.dat";
   std::ofstream ld(lat_data);
-  std::vector<std::string> lat_titles;
+  struct Panel {
+    std::string title;
+    std::vector<std::pair<int, std::string>> lines;  // data block index, server
+  };
+  std::vector<Panel> panels;
+  int block = 0;
   double max_x = 100;
   for (const BenchCase& c : run.cases) {
     if (c.idle) continue;
+    Panel& panel = panels.emplace_back();
+    panel.title = c.title();
     for (const BenchRow& r : c.rows) {
       if (!r.unavailable.empty() || r.r.msgs == 0) continue;
       auto pts = LatencyPoints(r);
@@ -197,25 +224,36 @@ absl::Status PlotRun(const BenchRun& run, const std::string& file,
         max_x = std::max(max_x, x);
       }
       ld << "\n\n";
-      lat_titles.push_back(absl::StrFormat("%s, %d conns, depth %d", r.server, c.conns, c.depth));
+      panel.lines.emplace_back(block++, r.server);
     }
   }
   ld.close();
+  int cols = panels.size() > 1 ? 2 : 1;
+  int rows = static_cast<int>((panels.size() + 1) / 2);
   std::string lat_file = LatencyPlotName(file);
   absl::StrAppend(
-      &s, "set output ", Quote(lat_file),
-      "\nset title 'percore bench: latency by percentile'\nset xlabel 'percentile'\n"
-      "set ylabel 'latency (us)'\nset logscale x 10\nset logscale y 10\nset format y '%g'\n"
-      "set yrange [*:*]\nset xrange [1:",
+      &s, "set terminal pngcairo noenhanced size ", cols * 600, ",", std::max(rows, 1) * 400 + 40,
+      " font 'sans,9'\nset output ", Quote(lat_file),
+      "\nunset xrange\nset xlabel 'percentile'\nset ylabel 'latency (us)'\nset logscale x 10\n"
+      "set logscale y 10\nset format y '%g'\nset yrange [*:*]\nset key top left\nset xrange [1:",
       max_x * 2,
       "]\nset xtics ('0%%' 1, '50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000, "
-      "'99.999%%' 100000, '99.9999%%' 1000000)\nplot ");
-  for (size_t i = 0; i < lat_titles.size(); ++i) {
-    absl::StrAppend(&s, i ? ", " : "", Quote(lat_data), " index ", i,
-                    " using 1:2 with linespoints lw 1.5 pt 7 ps 0.5 title ", Quote(lat_titles[i]));
+      "'99.999%%' 100000, '99.9999%%' 1000000)\n",
+      "set multiplot layout ", std::max(rows, 1), ",", cols,
+      " title 'percore bench: latency by percentile (x: 1/(1-p), as HdrHistogram plots it)'\n");
+  for (const Panel& panel : panels) {
+    absl::StrAppend(&s, "set title ", Quote(panel.title), "\nplot ");
+    for (size_t i = 0; i < panel.lines.size(); ++i) {
+      absl::StrAppendFormat(&s,
+                            "%s%s index %d using 1:2 with linespoints lw 1.5 pt 7 ps 0.4 lc %d "
+                            "title %s",
+                            i ? ", " : "", Quote(lat_data), panel.lines[i].first,
+                            colour(panel.lines[i].second), Quote(panel.lines[i].second));
+    }
+    if (panel.lines.empty()) s += "NaN notitle";
+    s += "\n";
   }
-  if (lat_titles.empty()) s += "NaN notitle";
-  s += "\n";
+  s += "unset multiplot\n";
   std::string script = tmp.path() + "/plot.gp";
   std::ofstream(script) << s;
   if (absl::Status st = RunGnuplot(script); !st.ok()) return st;
