@@ -281,7 +281,7 @@ int BenchMain(int argc, char** argv) {
       "percore bench: byte-checked echo load over loopback. With no --conns/--depth/--cases: the "
       "sweep a user needs to choose a backend (cases " +
           std::string(kSweepCases) + " as CONNSxDEPTH, then idle memory at " +
-          std::to_string(kSweepIdleConns) +
+          FormatNumber(kSweepIdleConns, 0, true) +
           " connections), about 30 s for two servers, one verdict line per case.",
       "percore bench");
   Settings s;
@@ -304,18 +304,22 @@ int BenchMain(int argc, char** argv) {
       ->capture_default_str();
   app.add_option(
       "--cases", cases_list,
-      std::string("cases as CONNSxDEPTH, comma separated (the sweep: ") + kSweepCases + ")");
+      std::string("cases as CONNSxDEPTH, comma separated, run as the sweep runs its own (") +
+          kSweepCases + ")");
   app.add_option("--conns", conns_list, "connections (a comma list runs each)")
       ->capture_default_str();
   app.add_option("--depth", depth_list, "messages in flight per connection (comma list)")
       ->capture_default_str();
   app.add_option("--size", opt.size, "message bytes")->capture_default_str();
-  app.add_option("--duration", opt.duration_s, "measured seconds per round (sweep: 0.8; --port: 3)")
-      ->capture_default_str();
-  app.add_option("--warmup", opt.warmup_s, "unmeasured seconds first, per round (sweep: 0.2)")
-      ->capture_default_str();
-  app.add_option("--rounds", s.rounds, "alternating rounds per server; medians (sweep: 3)")
-      ->capture_default_str()
+  app.add_option("--duration", opt.duration_s,
+                 "measured seconds per round; default 0.8 for the sweep and --cases, 1 for "
+                 "--conns/--depth, 3 for --port");
+  app.add_option("--warmup", opt.warmup_s,
+                 "unmeasured seconds first, per round; default 0.2 for the sweep and --cases, 0.3 "
+                 "for --conns/--depth, 1 for --port");
+  app.add_option("--rounds", s.rounds,
+                 "alternating rounds per server, medians; default 3 for the sweep and --cases, 5 "
+                 "for --conns/--depth, 1 for --port")
       ->check(CLI::Range(1, 1000));
   // The load engine's own flags.
   app.add_option("--client-threads", opt.threads, "load threads")->capture_default_str();
