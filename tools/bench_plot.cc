@@ -191,7 +191,7 @@ absl::Status PlotRun(const BenchRun& run, const std::string& file,
       "\nset xlabel ",
       Quote(by_depth ? "depth (messages in flight per connection)" : "connections"),
       "\nset ylabel 'msgs/s'\nset logscale x 2\nset grid\nset key outside right\n"
-      "set yrange [0:*]\nset format y '%.0s%c'\nset xrange [",
+      "set yrange [0:*]\nset format y '%.1s%c'\nset xrange [",
       xs.front() / 1.4, ":", xs.back() * 1.4, "]\nset xtics (", absl::StrJoin(xs, ", "),
       ")\nplot ");
   for (size_t i = 0; i < order.size(); ++i) {
