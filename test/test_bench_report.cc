@@ -65,6 +65,10 @@ TEST_CASE("the verdict names the cheaper server, by how much, against the first"
   CHECK(Verdict(c) ==
         "50 conns, depth 1: epoll spent 11% less server CPU per message than io_uring (0.40 vs "
         "0.45 us); throughput 1.05x; lower in 1 of 1 rounds");
+  c.rows = {Row("epoll", 0.221, 1.0, {0.2}), Row("io_uring", 0.220, 0.97, {0.3})};
+  CHECK(Verdict(c) ==
+        "50 conns, depth 1: io_uring and epoll spent the same server CPU per message, within 1% "
+        "(0.22 vs 0.22 us); throughput 0.97x");
   c.rows = {Row("epoll", 0.40, 1.0, {0.4}), remote};
   CHECK(Verdict(c) ==
         "50 conns, depth 1: no verdict: server CPU per message known for 1 server(s)");

@@ -90,12 +90,18 @@ std::string Verdict(const BenchCase& c) {
   double tput = best->ratio > 0 && other->ratio > 0 ? best->ratio / other->ratio
                                                     : best->r.msgs_per_s / other->r.msgs_per_s;
   size_t n = std::min(best->round_us_per_msg.size(), other->round_us_per_msg.size()), lower = 0;
+  int pct = PercentLess(cpu(*best), cpu(*other));
+  if (pct == 0) {  // "0% less" would name a winner the figures do not show
+    return absl::StrFormat(
+        "%s: %s and %s spent the same server CPU per message, within 1%% (%.2f vs %.2f us); "
+        "throughput %.2fx",
+        c.title(), best->server, other->server, cpu(*best), cpu(*other), tput);
+  }
   for (size_t k = 0; k < n; ++k) lower += best->round_us_per_msg[k] < other->round_us_per_msg[k];
   return absl::StrFormat(
       "%s: %s spent %d%% less server CPU per message than %s (%.2f vs %.2f us); throughput "
       "%.2fx; lower in %d of %d rounds",
-      c.title(), best->server, PercentLess(cpu(*best), cpu(*other)), other->server, cpu(*best),
-      cpu(*other), tput, lower, n);
+      c.title(), best->server, pct, other->server, cpu(*best), cpu(*other), tput, lower, n);
 }
 
 void PrintReport(std::FILE* out, const BenchRun& run, bool group) {
