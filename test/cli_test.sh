@@ -278,6 +278,18 @@ for r in rows:
 }
 check "... a header and one row per server per case" csv_ok <"$tmp/bench.csv"
 kill "$running_pid"; wait "$running_pid" 2>/dev/null
+# A bench killed mid-run takes the servers it started with it.
+"$bin" bench --compare "epoll,second=$bin serve --config $tmp/second.toml --threads 1 --port {port}" \
+  --cases 2x1 --duration 5 --warmup 0 --rounds 1 >/dev/null 2>&1 &
+bench_pid=$!
+for _ in $(seq 50); do pgrep -f -- "[-]-config $tmp/second.toml" >/dev/null && break; sleep 0.1; done
+sleep 0.3
+kill -KILL "$bench_pid"; wait "$bench_pid" 2>/dev/null
+gone() {  # gone PATTERN: within 2 s no process matches
+  for _ in $(seq 40); do pgrep -f -- "$1" >/dev/null || return 0; sleep 0.05; done
+  pgrep -af -- "$1"; return 1
+}
+check "a bench killed with SIGKILL leaves none of its servers running" gone "[-]-config $tmp/second.toml"
 # Errors are shown and fail the run: a server that corrupts a byte in every 1,000.
 "$bin" bench --compare "epoll,bad=python3 $(dirname "$0")/bad_echo_server.py {port}" --cases 2x1 \
   "${short[@]}" >"$tmp/bench5" 2>&1

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +41,9 @@ ServerProcess ServerProcess::Start(const std::vector<std::string>& args, bool se
   s.log_ = absl::StrFormat("/tmp/percore-bench-%d-%d.log", ::getpid(), port);
   s.pid_ = ::fork();
   if (s.pid_ == 0) {
+    // A bench killed before it can stop its servers must not leave them running (the signal
+    // survives exec; it fires when the forking thread, the bench's main thread, ends).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (pin) Pin(0, 0);
     FILE* log = std::fopen(s.log_.c_str(), "w");
     if (log != nullptr) {

@@ -1,7 +1,8 @@
 // ServerProcess: a server a bench started (`percore serve ...` as this very binary, or any
 // program such as redis-server): optionally pinned to CPU 0, its output in a log file, ready
 // once it accepts on 127.0.0.1:port, stopped with SIGTERM and killed (by its PID only) if it
-// does not exit. Owned by the bench that started it; stopped when destroyed.
+// does not exit. Owned by the bench that started it; stopped when destroyed, and sent SIGTERM
+// by the kernel if the bench dies first.
 #pragma once
 
 #include <sys/types.h>
