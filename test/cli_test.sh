@@ -172,24 +172,148 @@ check "a switch given a value that is not a boolean is refused" [ $? -ne 0 ]
 check "... naming the flag and the accepted values" \
   grep -q -- "--tcp-nodelay: 'maybe' is not true or false" "$tmp/err10"
 
-# 6. The README's main job, shortened: both backends under byte-checked load, a table.
-"$bin" bench --conns 20 --depth 4 --duration 0.5 --warmup 0.2 --rounds 3 >"$tmp/bench" \
+# 6. The README's main job. Its plan with no case flags: the sweep a user needs to choose a
+# backend (four cases, then idle memory at 10,000 connections).
+"$bin" bench --compare epoll,io_uring --dry-run >"$tmp/plan" 2>&1
+check "bench with no case flags plans the sweep: 50/1,000 conns x depth 1/32, idle at 10,000" \
+  grep -q '^bench: cases 50x1, 50x32, 1000x1, 1000x32 (CONNSxDEPTH), then idle memory at 10,000 connections; servers epoll, io_uring; 3 round(s)' "$tmp/plan"
+# The same sweep, shortened through its case flags (what is measured is unchanged): a table per
+# case and one verdict line per case, no machine lines.
+short=(--duration 0.3 --warmup 0.1 --rounds 1)
+"$bin" bench --compare epoll,io_uring --cases 2x1,4x2 --idle 100 "${short[@]}" >"$tmp/bench" \
   2>"$tmp/bench.err"
-check "bench runs both backends and exits 0" [ $? -eq 0 ]
-check "... one result line per backend" [ "$(grep -c '^BENCH backend=' "$tmp/bench")" -eq 2 ]
-check "... the first backend is the ratios' baseline" grep -q '^BENCH backend=epoll .* ratio=1.000 ' "$tmp/bench"
-check "... with messages echoed and no errors" \
-  bash -c "! grep '^BENCH' '$tmp/bench' | grep -qv 'errors=0 ' && ! grep -q 'msgs_per_s=0 ' '$tmp/bench'"
+check "bench --cases 2x1,4x2 --idle 100 exits 0" [ $? -eq 0 ]
+verdicts() {  # one verdict line per case, in order, naming the cheaper server and the figures
+  local cpu='(epoll|io_uring) spent [0-9]+% less server CPU per message than (epoll|io_uring) \([0-9.]+ vs [0-9.]+ us\); throughput [0-9.]+x; lower in [01] of 1 rounds'
+  grep -Eq "^2 conns, depth 1: $cpu\$" "$1" && grep -Eq "^4 conns, depth 2: $cpu\$" "$1" &&
+    grep -Eq '^idle memory at 100 connections: (epoll|io_uring) took -?[0-9]+% less memory per connection than (epoll|io_uring) \([0-9,-]+ vs [0-9,-]+ B\)$' "$1" &&
+    [ "$(grep -Ec ': (epoll|io_uring) (spent|took) ' "$1")" -eq 3 ]
+}
+check "... one verdict line per case (CPU per message; idle: memory per connection)" verdicts "$tmp/bench"
+table_cols() {  # the final table's columns, and a row per backend per case
+  [ "$(grep -c '^server .*msgs/s .*MB/s .*p50 us .*p90 us .*p99 us .*p99.9 us .*max us .*conn p50 .*conn max .*errors' "$1")" -eq 2 ] &&
+    [ "$(grep -Ec '^(epoll|io_uring) +[0-9]+ ' "$1")" -eq 4 ]
+}
+check "... a table per case: msgs/s, MB/s, p50/p90/p99/p99.9/max, connect, errors" table_cols "$tmp/bench"
+check "... no machine lines without --json/--csv" bash -c "! grep -q '^BENCH' '$tmp/bench'"
+check "... progress on stderr, a line per round" \
+  [ "$(grep -c '^bench \[ *[0-9]* s\] ([0-9]/3) ' "$tmp/bench.err")" -eq 4 ]
+# --json: one document with every figure; --hdr-out and --plot on the same run.
+"$bin" bench --compare epoll,io_uring --cases 2x1,2x4 --idle 50 "${short[@]}" --json \
+  --hdr-out "$tmp/lat.hgrm" --plot "$tmp/plot.png" >"$tmp/bench.json" 2>"$tmp/bench.json.err"
+check "bench --json exits 0" [ $? -eq 0 ]
+bench_json_ok() {
+  python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["ok"] is True and d["rounds"] == 1, d
+cs = d["cases"]
+assert [(c["kind"], c["conns"], c["depth"]) for c in cs] == [("load", 2, 1), ("load", 2, 4), ("idle", 50, 0)], cs
+for c in cs:
+    assert c["verdict"].startswith(c["title"] + ": "), c["verdict"]
+    assert [r["server"] for r in c["rows"]] == ["epoll", "io_uring"]
+    for r in c["rows"]:
+        for k in ("msgs_per_s", "mb_per_s", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+                  "connect_p50_us", "connect_max_us", "errors", "server_us_per_msg",
+                  "syscalls_per_msg", "ratio", "idle_bytes_per_conn"):
+            assert k in r, k
+        assert r["errors"] == 0 and r["errors_by_kind"] == {} and r["ok"] is True
+        if c["kind"] == "load":
+            assert r["msgs_per_s"] > 0 and r["server_us_per_msg"] > 0, r
+        else:
+            assert isinstance(r["idle_bytes_per_conn"], int), r
+    if c["kind"] == "load":
+        assert c["rows"][0]["ratio"] == 1.0
+'
+}
+check "... one document that parses, with cases, rows, every figure and errors by kind" \
+  bench_json_ok <"$tmp/bench.json"
+check "... nothing but the document on stdout" \
+  bash -c "[ \"\$(head -c1 '$tmp/bench.json')\" = '{' ] && ! grep -q '^bench' '$tmp/bench.json'"
+hdr_files() {  # a file per row, in HdrHistogram's percentile format
+  local f
+  for f in epoll.c2.d1 io_uring.c2.d1 epoll.c2.d4 io_uring.c2.d4; do
+    head -1 "$tmp/lat.$f.hgrm" 2>/dev/null | grep -Eq '^ +Value +Percentile +TotalCount +1/\(1-Percentile\)$' ||
+      { echo "  no $tmp/lat.$f.hgrm"; return 1; }
+  done
+}
+check "--hdr-out: one HdrHistogram percentile file per row, named by server and case" hdr_files
+is_png() { [ "$(head -c 4 "$1" 2>/dev/null | od -An -c | tr -d ' ')" = '211PNG' ]; }
+check "--plot writes the throughput PNG" is_png "$tmp/plot.png"
+check "... and the latency PNG" is_png "$tmp/plot-latency.png"
+PATH=/nonexistent "$bin" bench --cases 2x1 "${short[@]}" --plot "$tmp/none.png" >"$tmp/noplot" 2>&1
+check "--plot without gnuplot on PATH fails" [ $? -ne 0 ]
+check "... saying gnuplot is missing and its package" \
+  grep -q -- '--plot needs gnuplot, which is not on PATH: install the Debian package gnuplot-nox' "$tmp/noplot"
+# --compare with a server percore only knows as a command, and one already running; --csv.
+port=$(free_port)
+"$bin" serve --port "$port" --threads 1 >/dev/null 2>&1 &
+running_pid=$!
+pids+=($running_pid)
+wait_listening "$port"
+: >"$tmp/second.toml"  # an empty config: its path marks the command's server in ps
+"$bin" bench --compare "epoll,second=$bin serve --config $tmp/second.toml --threads 1 --port {port},there@127.0.0.1:$port" \
+  --cases 2x1 "${short[@]}" >"$tmp/bench4" 2>"$tmp/bench4.err"
+check "bench --compare with NAME=COMMAND and NAME@HOST:PORT exits 0" [ $? -eq 0 ]
+check "... the command's server in the table, its CPU measured" \
+  grep -Eq '^second +[0-9]+ .* [0-9]+\.[0-9]{2} +[0-9.-]+ +[0-9.]+$' "$tmp/bench4"
+check "... the running server in the table, no CPU figure" \
+  grep -Eq '^there +[0-9]+ .* 0 +- +- +[0-9.]+$' "$tmp/bench4"
+check "... the command's server was stopped" \
+  bash -c "! pgrep -f -- '[-]-config $tmp/second.toml' >/dev/null"
+"$bin" bench --compare "epoll,second=$bin serve --app echo --backend io_uring --threads 1 --port {port}" \
+  --cases 2x1,2x2 "${short[@]}" --csv >"$tmp/bench.csv" 2>"$tmp/bench.csv.err"
+check "bench --csv exits 0" [ $? -eq 0 ]
+csv_ok() {
+  python3 -c '
+import csv, sys
+rows = list(csv.DictReader(sys.stdin))
+assert [(r["server"], r["server_kind"], r["conns"], r["depth"]) for r in rows] == [
+    ("epoll", "builtin", "2", "1"), ("second", "command", "2", "1"),
+    ("epoll", "builtin", "2", "2"), ("second", "command", "2", "2")], rows
+for r in rows:
+    assert float(r["msgs_per_s"]) > 0 and r["errors"] == "0" and float(r["server_us_per_msg"]) > 0
+    for k in ("p90_us", "max_us", "connect_p50_us", "errors_by_kind", "ratio"):
+        assert k in r, k
+'
+}
+check "... a header and one row per server per case" csv_ok <"$tmp/bench.csv"
+kill "$running_pid"; wait "$running_pid" 2>/dev/null
+# A bench killed mid-run takes the servers it started with it.
+"$bin" bench --compare "epoll,second=$bin serve --config $tmp/second.toml --threads 1 --port {port}" \
+  --cases 2x1 --duration 5 --warmup 0 --rounds 1 >/dev/null 2>&1 &
+bench_pid=$!
+for _ in $(seq 50); do pgrep -f -- "[-]-config $tmp/second.toml" >/dev/null && break; sleep 0.1; done
+sleep 0.3
+kill -KILL "$bench_pid"; wait "$bench_pid" 2>/dev/null
+gone() {  # gone PATTERN: within 2 s no process matches
+  for _ in $(seq 40); do pgrep -f -- "$1" >/dev/null || return 0; sleep 0.05; done
+  pgrep -af -- "$1"; return 1
+}
+check "a bench killed with SIGKILL leaves none of its servers running" gone "[-]-config $tmp/second.toml"
+# Errors are shown and fail the run: a server that corrupts a byte in every 1,000.
+"$bin" bench --compare "epoll,bad=python3 $(dirname "$0")/bad_echo_server.py {port}" --cases 2x1 \
+  "${short[@]}" >"$tmp/bench5" 2>&1
+check "a run with errors exits non-zero" [ $? -ne 0 ]
+check "... and shows them under the table" grep -Eq '^  bad: [1-9][0-9]* errors' "$tmp/bench5"
+# On a terminal, figures get thousands separators.
+script -qec "'$bin' bench --cases 20x8 ${short[*]}" /dev/null >"$tmp/bench.tty" 2>&1
+check "on a terminal, msgs/s has thousands separators" \
+  grep -Eq '^epoll +[0-9]{1,3}(,[0-9]{3})+ ' "$tmp/bench.tty"
 # The framed app against the plain echo, frames checked byte for byte by the load client.
 "$bin" bench --compare echo@epoll,framed@epoll,framed@io_uring --frame-header 2 --size 64 \
-  --conns 20 --depth 4 --duration 0.3 --warmup 0.1 --rounds 2 >"$tmp/bench3" 2>"$tmp/bench3.err"
+  --conns 20 --depth 4 --duration 0.3 --warmup 0.1 --rounds 2 --csv >"$tmp/bench3" 2>"$tmp/bench3.err"
 check "bench --frame-header 2 drives the framed app (both backends) and exits 0" [ $? -eq 0 ]
 check "... with every frame echoed intact" \
-  bash -c "[ \$(grep -c '^BENCH backend=framed@.* errors=0 ' '$tmp/bench3') -eq 2 ] && ! grep -q 'msgs_per_s=0 ' '$tmp/bench3'"
+  bash -c "[ \$(grep -Ec '^\"20 conns, depth 4\",load,\"framed@[a-z_]+\",builtin,.*,0,\"\",' '$tmp/bench3') -eq 2 ]"
 "$bin" bench --compare epoll,kqueue --conns 2 --depth 1 --duration 0.3 --warmup 0 \
   >"$tmp/bench2" 2>&1
 check "an unknown backend in --compare is refused" [ $? -ne 0 ]
 check "... naming the choices" grep -q "kqueue.*epoll, io_uring, auto" "$tmp/bench2"
+"$bin" bench --compare 'epoll,raw=/bin/true' --dry-run >"$tmp/bench6" 2>&1
+check "a --compare command without {port} is refused" [ $? -ne 0 ]
+check "... naming the flag and the accepted forms" \
+  grep -q -- "--compare: 'raw=/bin/true': the command has no {port} placeholder; each entry is BACKEND .*APP@BACKEND.*NAME=COMMAND with {port}.*NAME@HOST:PORT" "$tmp/bench6"
 "$bin" bench --conns 0 >/dev/null 2>"$tmp/bench3"
 check "a bad --conns is refused by name" grep -q -- "--conns" "$tmp/bench3"
 

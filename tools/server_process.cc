@@ -1,12 +1,17 @@
 #include "tools/server_process.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <utility>
 
@@ -36,6 +41,9 @@ ServerProcess ServerProcess::Start(const std::vector<std::string>& args, bool se
   s.log_ = absl::StrFormat("/tmp/percore-bench-%d-%d.log", ::getpid(), port);
   s.pid_ = ::fork();
   if (s.pid_ == 0) {
+    // A bench killed before it can stop its servers must not leave them running (the signal
+    // survives exec; it fires when the forking thread, the bench's main thread, ends).
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (pin) Pin(0, 0);
     FILE* log = std::fopen(s.log_.c_str(), "w");
     if (log != nullptr) {
@@ -66,12 +74,8 @@ bool ServerProcess::WaitReady(std::string* why) {
       *why = text.empty() ? "server exited at start" : text.substr(0, 300);
       return false;
     }
-    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port_);
-    a.sin_addr.s_addr = htonl(0x7F000001u);
-    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;
+    std::string not_yet;
+    if (ProbeAccepts("127.0.0.1", port_, &not_yet)) return true;
     ::usleep(50'000);
   }
   *why = "server did not accept within 5 s";
@@ -93,6 +97,31 @@ bool ServerProcess::Stop() {
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+  return false;
+}
+
+bool ProbeAccepts(const std::string& host, uint16_t port, std::string* why) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    *why = absl::StrFormat("'%s' is not an IPv4 address", host);
+    return false;
+  }
+  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;
+  if (errno == EINPROGRESS) {
+    pollfd p{fd.get(), POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::poll(&p, 1, 1000) == 1 && ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
+        err == 0) {
+      return true;
+    }
+    *why = err ? std::strerror(err) : "connect timed out";
+    return false;
+  }
+  *why = std::strerror(errno);
   return false;
 }
 

@@ -1,7 +1,8 @@
 // ServerProcess: a server a bench started (`percore serve ...` as this very binary, or any
 // program such as redis-server): optionally pinned to CPU 0, its output in a log file, ready
 // once it accepts on 127.0.0.1:port, stopped with SIGTERM and killed (by its PID only) if it
-// does not exit. Owned by the bench that started it; stopped when destroyed.
+// does not exit. Owned by the bench that started it; stopped when destroyed, and sent SIGTERM
+// by the kernel if the bench dies first.
 #pragma once
 
 #include <sys/types.h>
@@ -33,5 +34,9 @@ class ServerProcess {
   uint16_t port_ = 0;
   std::string log_;
 };
+
+// True if something accepts a TCP connection at host:port (an IPv4 address) within a second;
+// otherwise *why says what went wrong.
+bool ProbeAccepts(const std::string& host, uint16_t port, std::string* why);
 
 }  // namespace percore::tools
