@@ -24,6 +24,7 @@
 #include "tools/bench_fanout.h"
 #include "tools/commands.h"
 #include "tools/load_client.h"
+#include "tools/load_flags.h"
 #include "tools/proc_stats.h"
 #include "tools/server_process.h"
 #include "tools/syscall_counter.h"
@@ -140,10 +141,6 @@ int BenchMain(int argc, char** argv) {
   app.add_option("--compare", compare,
                  "servers to start and compare: BACKEND or APP@BACKEND (app: echo, framed, ...)")
       ->capture_default_str();
-  app.add_option("--frame-header", opt.frame_header,
-                 "2: every message is [u16 length][body] (for --compare framed@BACKEND)")
-      ->check(CLI::IsMember({0, 2}))
-      ->capture_default_str();
   app.add_option("--conns", conns_list, "connections (a comma list runs each)")
       ->capture_default_str();
   app.add_option("--depth", depth_list, "messages in flight per connection (comma list)")
@@ -156,9 +153,8 @@ int BenchMain(int argc, char** argv) {
   app.add_option("--rounds", rounds, "alternating rounds per backend (--compare); medians")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));
-  app.add_option("--client-threads", opt.threads, "load threads")->capture_default_str();
   app.add_option("--server-threads", server_threads, "reactors per server")->capture_default_str();
-  app.add_option("--spread", opt.spread, "source addresses 127.0.0.1..N")->capture_default_str();
+  AddLoadFlags(app, opt);
   app.add_option("--idle", idle,
                  "also measure server RSS per idle connection with N conns (0 = off)")
       ->capture_default_str();
@@ -185,11 +181,11 @@ int BenchMain(int argc, char** argv) {
 
   std::vector<Row> rows;
   bool all_ok = true, warned_syscalls = false;
-  if (port > 0) {  // one row per case against the given server
+  if (port > 0 || app.count("--target") > 0) {  // one row per case against the given server
     // One run per case, not rounds: keep the longer single-run defaults unless given.
     if (app.count("--warmup") == 0) opt.warmup_s = 1;
     if (app.count("--duration") == 0) opt.duration_s = 3;
-    opt.port = static_cast<uint16_t>(port);
+    if (port > 0) opt.port = static_cast<uint16_t>(port);
     for (int c : conns) {
       for (int d : depths) {
         opt.conns = c;
@@ -205,6 +201,10 @@ int BenchMain(int argc, char** argv) {
         } else {
           row.r = *r;
           all_ok &= r->errors == 0 && r->msgs > 0;
+          if (r->errors > 0) {
+            std::fprintf(stderr, "external: %llu errors, the first: %s\n",
+                         static_cast<unsigned long long>(r->errors), r->first_error.c_str());
+          }
         }
         rows.push_back(row);
       }
