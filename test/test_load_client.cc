@@ -85,7 +85,7 @@ struct RawWsEcho {
       used += h.size + h.payload;
     }
   }
-  void on_close(Connection& c) {
+  void on_close(Connection& c, CloseReason) {
     std::lock_guard lock(mu);
     upgraded.erase(&c);
   }
@@ -158,6 +158,15 @@ TEST_CASE("load client: each protocol passes against its app", "[bench]") {
   SECTION("http against http, pipelined") {
     apps::HttpHandler h;
     CheckClean(Drive(h, Options(0, "http")));
+  }
+  SECTION("http: a server closing after each answer (Connection: close) is reconnected") {
+    apps::HttpHandler h;
+    tools::LoadOptions opt = Options(0, "http");
+    opt.headers = {"Connection: close"};
+    opt.depth = 1;
+    tools::LoadResult r = Drive(h, opt);
+    CheckClean(r);
+    CHECK(r.reconnects >= r.msgs);
   }
   SECTION("ws against ws") {
     apps::WsHandler h;
@@ -257,11 +266,12 @@ TEST_CASE("load client: each checker catches a wrong reply, by kind", "[bench]")
     CheckOneError(*r, "bad reply");
   }
   SECTION("ws: a corrupted payload byte is a mismatch") {
-    RawWsEcho h;
     tools::LoadOptions opt = Options(0, "ws");
-    CheckClean(Drive(h, opt));  // the byte-level echo itself is right
-    h.corrupt_at = h.frames + 100;
-    CheckOneError(Drive(h, opt), "mismatch");
+    RawWsEcho good;
+    CheckClean(Drive(good, opt));  // the byte-level echo itself is right
+    RawWsEcho bad;
+    bad.corrupt_at = 100;
+    CheckOneError(Drive(bad, opt), "mismatch");
   }
   SECTION("ws: a wrong Sec-WebSocket-Accept") {
     RawWsEcho h;

@@ -23,6 +23,8 @@ ReplyCheck ReadHttpReplyHead(std::string_view in_view, HttpReplyHead* head) {
   }
   *head = HttpReplyHead();
   head->head_size = end + 4;
+  // HTTP/1.0 closes unless it says keep-alive.
+  head->close = absl::StartsWith(in, "HTTP/1.0");
   absl::string_view lines = in.substr(0, end);
   size_t eol = lines.find("\r\n");
   absl::string_view status_line = lines.substr(0, eol);
@@ -45,6 +47,10 @@ ReplyCheck ReadHttpReplyHead(std::string_view in_view, HttpReplyHead* head) {
       }
     } else if (absl::EqualsIgnoreCase(name, "transfer-encoding")) {
       head->chunked = absl::StrContains(absl::AsciiStrToLower(value), "chunked");
+    } else if (absl::EqualsIgnoreCase(name, "connection")) {
+      std::string v = absl::AsciiStrToLower(value);
+      head->close =
+          absl::StrContains(v, "close") || (head->close && !absl::StrContains(v, "keep-alive"));
     } else if (absl::EqualsIgnoreCase(name, "sec-websocket-accept")) {
       head->ws_accept = std::string_view(value.data(), value.size());
     }

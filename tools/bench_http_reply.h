@@ -15,6 +15,7 @@ struct HttpReplyHead {
   size_t head_size = 0;         // through the blank line
   int64_t content_length = -1;  // -1: none given
   bool chunked = false;
+  bool close = false;          // "Connection: close": the server closes after this response
   std::string_view ws_accept;  // Sec-WebSocket-Accept, a view into the input
 };
 

@@ -19,14 +19,15 @@ namespace percore::tools {
 struct ReplyCheck {
   enum class Kind : uint8_t { kReply, kNeedMore, kError };
   Kind kind = Kind::kNeedMore;
-  size_t consumed = 0;     // kReply: bytes the reply takes
-  std::string error_kind;  // kError: "mismatch", "bad reply", "bad status", ...
-  std::string what;        // kError: in words, for first_error
+  size_t consumed = 0;       // kReply: bytes the reply takes
+  std::string error_kind;    // kError: "mismatch", "bad reply", "bad status", ...
+  std::string what;          // kError: in words, for first_error
+  bool close_after = false;  // kReply: the server closes after it (HTTP "Connection: close")
 
-  static ReplyCheck Reply(size_t n) { return {Kind::kReply, n, {}, {}}; }
+  static ReplyCheck Reply(size_t n) { return {Kind::kReply, n, {}, {}, false}; }
   static ReplyCheck NeedMore() { return {}; }
   static ReplyCheck Error(std::string kind, std::string what) {
-    return {Kind::kError, 0, std::move(kind), std::move(what)};
+    return {Kind::kError, 0, std::move(kind), std::move(what), false};
   }
 };
 

@@ -37,7 +37,9 @@ class HttpProtocol : public BenchProtocol {
           "bad status", absl::StrFormat("status %d (expected %d) for request %d on connection %d",
                                         head.status, expect_status_, k, c));
     }
-    return ReplyCheck::Reply(total);
+    ReplyCheck done = ReplyCheck::Reply(total);
+    done.close_after = head.close;  // e.g. nginx after keepalive_requests: reconnect, not an error
+    return done;
   }
 
  private:

@@ -94,6 +94,7 @@ absl::StatusOr<LoadResult> RunEchoLoad(const LoadOptions& opt) {
   for (auto& w : workers) {
     r.msgs += w->msgs();
     bytes += w->request_bytes();
+    r.reconnects += w->reconnects();
     r.latency.merge(w->latency());
     connect.merge(w->connect_latency());
     for (const auto& [kind, count] : w->errors_by_kind()) {

@@ -37,6 +37,7 @@ struct LoadWorker::Conn {
   uint64_t sent = 0, done = 0;    // requests appended, replies checked
   uint64_t due = 0;               // open loop: requests whose time has come
   std::vector<uint64_t> started;  // closed loop: request k's start time at k % depth
+  uint32_t generation = 0;        // reconnections so far (a read's EOF is the old socket's)
 };
 
 LoadWorker::LoadWorker(const LoadOptions& opt, const BenchProtocol& protocol,
@@ -89,22 +90,38 @@ void LoadWorker::StartConnects(uint64_t now) {
       return;
     }
     ++next_connect_;
-    c.connect_ns = now;
-    bool in_progress = false;
-    auto fd = StartConnect(target_, static_cast<int>(c.id), &in_progress);
-    if (!fd.ok()) {
-      Fail(c, "connect", std::string(fd.status().message()));
-      continue;
-    }
-    c.fd = std::move(*fd);
-    c.state = Conn::State::kConnecting;
-    if (opt_.rate <= 0) c.started.assign(static_cast<size_t>(opt_.depth), 0);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
-    ::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev);
-    if (!in_progress) ConnectDone(c, now);
+    Connect(c, now);
   }
+}
+
+void LoadWorker::Connect(Conn& c, uint64_t now) {
+  c.connect_ns = now;
+  bool in_progress = false;
+  auto fd = StartConnect(target_, static_cast<int>(c.id), &in_progress);
+  if (!fd.ok()) {
+    Fail(c, "connect", std::string(fd.status().message()));
+    return;
+  }
+  c.fd = std::move(*fd);
+  c.state = Conn::State::kConnecting;
+  if (opt_.rate <= 0) c.started.assign(static_cast<size_t>(opt_.depth), 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = static_cast<uint64_t>(&c - conns_.data());
+  ::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, c.fd.get(), &ev);
+  if (!in_progress) ConnectDone(c, now);
+}
+
+void LoadWorker::Reconnect(Conn& c, uint64_t now) {
+  --open_;
+  c.fd = Fd();
+  c.in.clear();
+  c.out.clear();
+  c.in_at = c.out_at = 0;
+  c.sent = c.done;  // requests pipelined behind the last answer are sent again
+  ++c.generation;
+  ++reconnects_;
+  Connect(c, now);
 }
 
 void LoadWorker::ConnectDone(Conn& c, uint64_t now) {
@@ -135,6 +152,7 @@ void LoadWorker::OnEvent(Conn& c, uint32_t events) {
 }
 
 void LoadWorker::ReadAll(Conn& c) {
+  const uint32_t generation = c.generation;
   bool closed = false;
   for (;;) {
     ssize_t k = ::recv(c.fd.get(), buf_.data(), buf_.size(), 0);
@@ -150,12 +168,13 @@ void LoadWorker::ReadAll(Conn& c) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN) break;
     CheckInput(c, MonotonicNs());  // what came before the reset still counts
+    if (c.generation != generation) return;
     Fail(c, errno == ECONNRESET ? "closed by server" : "io",
          absl::StrFormat("recv on connection %d: %s", c.id, std::strerror(errno)));
     return;
   }
   CheckInput(c, MonotonicNs());
-  if (closed) {
+  if (closed && c.generation == generation) {
     Fail(c, "closed by server",
          absl::StrFormat("the server closed connection %d after %d replies", c.id, c.done));
   }
@@ -195,6 +214,10 @@ void LoadWorker::CheckInput(Conn& c, uint64_t now) {
       latency_.add(ns);
       ++msgs_;
     }
+    if (r.close_after) {  // the server said it closes now: a new connection goes on
+      Reconnect(c, now);
+      return;
+    }
   }
   if (c.in_at == c.in.size()) {
     c.in.clear();
@@ -223,6 +246,7 @@ void LoadWorker::Fill(Conn& c, uint64_t now) {
 }
 
 void LoadWorker::Flush(Conn& c) {
+  if (c.state != Conn::State::kHello && c.state != Conn::State::kRunning) return;
   while (c.out_at < c.out.size()) {
     ssize_t k = ::send(c.fd.get(), c.out.data() + c.out_at, c.out.size() - c.out_at,
                        MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -59,6 +59,7 @@ class LoadWorker {
   const LatencyHistogram& connect_latency() const { return connect_; }
   uint64_t msgs() const { return msgs_; }
   uint64_t request_bytes() const { return request_bytes_; }
+  uint64_t reconnects() const { return reconnects_; }
   const std::map<std::string, uint64_t>& errors_by_kind() const { return errors_by_kind_; }
   const std::string& first_error() const { return first_error_; }
   uint64_t first_error_ns() const { return first_error_ns_; }
@@ -66,6 +67,8 @@ class LoadWorker {
  private:
   struct Conn;
   void StartConnects(uint64_t now);
+  void Connect(Conn& c, uint64_t now);
+  void Reconnect(Conn& c, uint64_t now);
   void ConnectDone(Conn& c, uint64_t now);
   void OnEvent(Conn& c, uint32_t events);
   void ReadAll(Conn& c);
@@ -91,7 +94,7 @@ class LoadWorker {
   std::vector<char> buf_;
 
   LatencyHistogram latency_, connect_;
-  uint64_t msgs_ = 0, request_bytes_ = 0;
+  uint64_t msgs_ = 0, request_bytes_ = 0, reconnects_ = 0;
   std::map<std::string, uint64_t> errors_by_kind_;
   std::string first_error_;
   uint64_t first_error_ns_ = 0;
