@@ -97,8 +97,8 @@ tools::LoadOptions Options(uint16_t port, std::string protocol) {
   opt.protocol = std::move(protocol);
   opt.conns = 8;
   opt.depth = 4;
-  opt.warmup_s = 0.05;  // short: the test suite runs this file six times (3 builds x 2 backends)
-  opt.duration_s = 0.15;
+  opt.warmup_s = 0.03;  // short: the test suite runs this file six times (3 builds x 2 backends)
+  opt.duration_s = 0.1;
   return opt;
 }
 
@@ -192,7 +192,7 @@ TEST_CASE("load client: each protocol passes against its app", "[bench]") {
     apps::EchoHandler h;
     tools::LoadOptions opt = Options(0, "raw");
     opt.source_ips = "127.0.0.2-127.0.0.3";
-    opt.connect_rate = 200;  // 8 connections over 40 ms of the 50 ms warm-up
+    opt.connect_rate = 400;  // 8 connections over 20 ms of the 30 ms warm-up
     tools::LoadResult r = Drive(h, opt);
     CheckClean(r);
     CHECK(r.connect_max_us >= r.connect_p50_us);
@@ -324,15 +324,15 @@ TEST_CASE("load client: open-loop timetable", "[bench]") {
   tools::LoadResult r = Drive(h, opt);
   INFO(r.first_error);
   CHECK(r.errors == 0);
-  // No more than the timetable holds for the window: 60, plus one per connection at its edges.
+  // No more than the timetable holds for the window: 40, plus one per connection at its edges.
   CHECK(r.msgs > 0);
-  CHECK(r.msgs <= 60 + 8);
+  CHECK(r.msgs <= 40 + 8);
 }
 
 TEST_CASE("load client: live samples once a second", "[bench]") {
   apps::EchoHandler h;
   tools::LoadOptions opt = Options(0, "raw");
-  opt.warmup_s = 0.2;
+  opt.warmup_s = 0.05;
   opt.duration_s = 1.0;
   std::vector<tools::LiveSample> samples;
   opt.on_second = [&](const tools::LiveSample& s) { samples.push_back(s); };
