@@ -24,6 +24,7 @@
 #include "tools/bench_report.h"
 #include "tools/commands.h"
 #include "tools/load_client.h"
+#include "tools/load_flags.h"
 #include "tools/proc_stats.h"
 #include "tools/syscall_counter.h"
 
@@ -322,13 +323,8 @@ int BenchMain(int argc, char** argv) {
                  "alternating rounds per server, medians; default 3 for the sweep and --cases, 5 "
                  "for --conns/--depth, 1 for --port")
       ->check(CLI::Range(1, 1000));
-  // The load engine's own flags.
-  app.add_option("--client-threads", opt.threads, "load threads")->capture_default_str();
-  app.add_option("--spread", opt.spread, "source addresses 127.0.0.1..N")->capture_default_str();
-  app.add_option("--frame-header", opt.frame_header,
-                 "2: every message is [u16 length][body] (for --compare framed@BACKEND)")
-      ->check(CLI::IsMember({0, 2}))
-      ->capture_default_str();
+  // The load engine's own flags: --protocol, --target, --rate, --client-threads, ...
+  AddLoadFlags(app, opt);
   app.add_option("--server-threads", s.server_threads, "reactors per server")
       ->capture_default_str();
   app.add_option("--idle", idle,
@@ -361,7 +357,8 @@ int BenchMain(int argc, char** argv) {
   try {
     app.parse(argc, argv);
     if (json && csv) throw CLI::ValidationError("--json", "choose one of --json and --csv");
-    sweep = app.count("--conns") + app.count("--depth") + app.count("--cases") == 0 && port == 0;
+    sweep = app.count("--conns") + app.count("--depth") + app.count("--cases") == 0 && port == 0 &&
+            app.count("--target") == 0;
     if (app.count("--cases") > 0) {
       if (app.count("--conns") + app.count("--depth") > 0) {
         throw CLI::ValidationError("--cases", "give --cases or --conns/--depth, not both");
@@ -374,15 +371,24 @@ int BenchMain(int argc, char** argv) {
         for (int d : ParseInts(depth_list, "--depth")) cases.emplace_back(c, d);
       }
     }
-    if (port > 0) {
+    if (port > 0 || app.count("--target") > 0) {
       if (app.count("--compare") > 0) {
-        throw CLI::ValidationError("--port", "give --port or --compare, not both");
+        throw CLI::ValidationError(port > 0 ? "--port" : "--target",
+                                   "give it or --compare, not both");
       }
-      compare = absl::StrFormat("server@%s:%d", opt.host, port);
+      if (port > 0) opt.port = static_cast<uint16_t>(port);
+      // A Unix path rides as a remote entry with port 0; the engine dials opt.unix_path.
+      compare = opt.unix_path.empty() ? absl::StrFormat("server@%s:%d", opt.host, opt.port)
+                                      : std::string("server@unix:1");
+      port = opt.port > 0 ? opt.port : 1;  // below: the single-run defaults of --port
     }
     auto specs = ParseContenders(compare);
     if (!specs.ok()) throw CLI::ValidationError("--compare", std::string(specs.status().message()));
     s.contenders = *std::move(specs);
+    if (!opt.unix_path.empty() && app.count("--target") > 0) {
+      s.contenders[0].host = opt.unix_path;  // port 0: a Unix socket, not probed over TCP
+      s.contenders[0].port = 0;
+    }
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -137,7 +137,7 @@ absl::StatusOr<LiveContender> StartContender(const ContenderSpec& spec, int serv
   if (spec.kind == ContenderSpec::Kind::kRemote) {
     c.host = spec.host;
     c.port = spec.port;
-    if (!ProbeAccepts(c.host, c.port, &why)) {
+    if (c.port != 0 && !ProbeAccepts(c.host, c.port, &why)) {
       return absl::UnavailableError(absl::StrFormat("%s:%d: %s", c.host, c.port, why));
     }
     return c;

@@ -79,7 +79,10 @@ struct LoadResult {
   uint64_t errors = 0;                            // all kinds together
   // Errors by kind ("closed by server", "mismatch", "bad status", "connect", "timeout", ...).
   std::map<std::string, uint64_t> errors_by_kind;
-  std::string first_error;   // what the first error was, in words
+  std::string first_error;  // what the first error was, in words
+  // Connections the server ended cleanly after an answer ("Connection: close", e.g. nginx's
+  // keepalive_requests), replaced by new ones; not errors.
+  uint64_t reconnects = 0;
   LatencyHistogram latency;  // every measured request (open loop: from its scheduled time)
 };
 
