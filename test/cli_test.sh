@@ -296,6 +296,11 @@ check "a bench killed with SIGKILL leaves none of its servers running" gone "[-]
   "${short[@]}" >"$tmp/bench5" 2>&1
 check "a run with errors exits non-zero" [ $? -ne 0 ]
 check "... and shows them under the table" grep -Eq '^  bad: [1-9][0-9]* errors' "$tmp/bench5"
+# --live when piped: a plain line per second of the run, with rate, p99 and open connections.
+"$bin" bench --compare epoll --cases 2x1 --duration 2.2 --warmup 0.1 --rounds 1 --live \
+  2>"$tmp/bench.live" >/dev/null
+check "bench --live prints a line per second when piped" \
+  bash -c "[ \$(grep -Ec ' s +[0-9,]+ msgs/s .*p99 .*open 2\$' '$tmp/bench.live') -ge 2 ]"
 # On a terminal, figures get thousands separators.
 script -qec "'$bin' bench --cases 20x8 ${short[*]}" /dev/null >"$tmp/bench.tty" 2>&1
 check "on a terminal, msgs/s has thousands separators" \
