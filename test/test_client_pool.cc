@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <mutex>
 #include <random>
 #include <string>
@@ -373,6 +374,56 @@ TEST_CASE("pool on a server's reactors: the server's shutdown fails what is pend
   CHECK(pool.stats().queued == 0);
   CHECK(pool.connected() == 0);
   pool.shutdown();  // after the server: nothing left to do, and no hang
+}
+
+// Not in the test command (hidden tag): round trips through a front server whose pool is on
+// its own reactors, local_first on and off, and through a pool on reactors of its own.
+// Run: server_tests "[.bench]" (PERCORE_TEST_BACKEND picks the backend).
+TEST_CASE("pool bench: local_first against any connection and a standalone pool", "[.bench]") {
+  constexpr int kClients = 8, kRounds = 3000;
+  enum class Mode { kLocalFirst, kAnyConnection, kStandalone };
+  for (Mode mode : {Mode::kLocalFirst, Mode::kAnyConnection, Mode::kStandalone}) {
+    Fixture f;
+    Front front;
+    TcpServer server(test::TestConfig(), front);
+    REQUIRE(server.start().ok());
+    ClientPoolOptions o = f.Options(2);
+    o.local_first = mode == Mode::kLocalFirst;
+    Config own = test::TestConfig();  // standalone: two reactor threads of its own
+    std::unique_ptr<ClientPool> pool = mode == Mode::kStandalone
+                                           ? std::make_unique<ClientPool>(own, o)
+                                           : std::make_unique<ClientPool>(server, o);
+    front.pool = pool.get();
+    REQUIRE(pool->start().ok());
+    REQUIRE(Eventually([&] { return pool->connected() == 2; }));
+    const uint64_t t0 = test::NowMs();
+    std::vector<std::thread> threads;
+    std::atomic<int> bad{0};
+    for (int i = 0; i < kClients; ++i) {
+      threads.emplace_back([&, i] {
+        Fd fd = test::Connect(server.port());
+        for (int k = 0; k < kRounds; ++k) {
+          const std::string body = absl::StrCat("c", i, "m", k);
+          const std::string want = Front::Frame("r:" + body);
+          if (!test::SendAll(fd.get(), Front::Frame(body)) ||
+              test::RecvExactly(fd.get(), want.size()) != want) {
+            ++bad;
+            return;
+          }
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    const uint64_t ms = std::max<uint64_t>(1, test::NowMs() - t0);
+    CHECK(bad == 0);
+    const char* name = mode == Mode::kLocalFirst      ? "server reactors, local_first"
+                       : mode == Mode::kAnyConnection ? "server reactors, any connection"
+                                                      : "standalone pool (2 more threads)";
+    std::printf("%-34s %d round trips in %llu ms: %.0f/s; answers on another thread: %d\n", name,
+                kClients * kRounds, static_cast<unsigned long long>(ms),
+                kClients * kRounds * 1000.0 / static_cast<double>(ms), front.wrong_reactor.load());
+    pool.reset();
+  }
 }
 
 }  // namespace
