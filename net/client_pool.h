@@ -1,5 +1,6 @@
 // ClientPool: N long-lived connections (TcpClients, reconnecting) to one backend, spread over
-// the reactors of its own ClientGroup, carrying request/response pairs correlated by id:
+// the reactors of its ClientGroup (reactors of its own, or a TcpServer's), carrying
+// request/response pairs correlated by id:
 //   frame = [u32 length, big endian][u64 request id, big endian][payload]
 // (length counts id + payload); the backend answers each request with a frame carrying the
 // same id, in any order. call() works from any thread; each request becomes one send on the
