@@ -66,13 +66,13 @@ class ClientPool::Handler {
     auto& pending = c.state<ConnState>().pending;
     auto it = pending.find(GetU64(m.data()));
     if (it == pending.end()) {  // its request timed out: nobody waits for it any more
-      pool_.n_.late.fetch_add(1, std::memory_order_relaxed);
+      pool_.counters(c).late.add();
       return;
     }
     Pending p = std::move(it->second);
     pending.erase(it);
     c.reactor().timers().cancel(p.timer);
-    pool_.n_.answered.fetch_add(1, std::memory_order_relaxed);
+    pool_.counters(c).answered.add();
     std::move(p.done)(std::string(m.data() + kIdBytes, m.size() - kIdBytes));
     pool_.finish_one(p.client);
   }
@@ -82,7 +82,7 @@ class ClientPool::Handler {
     lost.swap(c.state<ConnState>().pending);
     for (auto& [id, p] : lost) {
       c.reactor().timers().cancel(p.timer);
-      pool_.n_.failed_disconnect.fetch_add(1, std::memory_order_relaxed);
+      pool_.counters(c).failed_disconnect.add();
       std::move(p.done)(
           absl::UnavailableError(absl::StrCat("connection to ", pool_.opts_.endpoint, " closed (",
                                               CloseReasonName(reason), ") before the answer")));
@@ -99,7 +99,7 @@ class ClientPool::Handler {
     if (it == pending.end()) return;
     Pending p = std::move(it->second);
     pending.erase(it);
-    pool_.n_.timed_out.fetch_add(1, std::memory_order_relaxed);
+    pool_.counters(*c).timed_out.add();
     std::move(p.done)(absl::DeadlineExceededError(
         absl::StrCat("request to ", pool_.opts_.endpoint, " timed out after ",
                      absl::FormatDuration(pool_.opts_.request_timeout))));
@@ -123,7 +123,7 @@ class ClientPool::Handler {
         r.now_ms() + static_cast<uint64_t>(absl::ToInt64Milliseconds(pool_.opts_.request_timeout));
     TimerWheel::TimerId t = r.timers().add(due, [this, h = c.handle(), id] { on_timeout(h, id); });
     st.pending.emplace(id, Pending{std::move(done), t, client});
-    pool_.n_.sent.fetch_add(1, std::memory_order_relaxed);
+    pool_.counters(c).sent.add();
   }
 
  private:
@@ -135,14 +135,16 @@ ClientPool::ClientPool(const Config& config, ClientPoolOptions options)
       handler_(std::make_unique<Handler>(*this)),
       group_(std::make_unique<ClientGroup>(config, *handler_)),
       pending_(new std::atomic<uint32_t>[std::max<size_t>(1, opts_.connections)]()),
-      bucket_(opts_.rate, opts_.burst, opts_.clock ? opts_.clock : TokenBucket::Clock(SteadyMs)) {}
+      bucket_(opts_.rate, opts_.burst, opts_.clock ? opts_.clock : TokenBucket::Clock(SteadyMs)),
+      on_reactor_(new OnReactor[group_->size()]) {}
 
 ClientPool::ClientPool(TcpServer& server, ClientPoolOptions options)
     : opts_(std::move(options)),
       handler_(std::make_unique<Handler>(*this)),
       group_(std::make_unique<ClientGroup>(server, *handler_)),
       pending_(new std::atomic<uint32_t>[std::max<size_t>(1, opts_.connections)]()),
-      bucket_(opts_.rate, opts_.burst, opts_.clock ? opts_.clock : TokenBucket::Clock(SteadyMs)) {}
+      bucket_(opts_.rate, opts_.burst, opts_.clock ? opts_.clock : TokenBucket::Clock(SteadyMs)),
+      on_reactor_(new OnReactor[group_->size()]) {}
 
 ClientPool::~ClientPool() { shutdown(); }
 
@@ -177,6 +179,7 @@ absl::Status ClientPool::call(std::string request, Callback done) {
   }
   if (opts_.max_in_flight == 0 || in_flight_ < opts_.max_in_flight) {
     ++in_flight_;
+    n_.calls.fetch_add(1, std::memory_order_relaxed);
     if (in_flight_ > n_.peak.load(std::memory_order_relaxed)) {
       n_.peak.store(in_flight_, std::memory_order_relaxed);
     }
@@ -186,6 +189,8 @@ absl::Status ClientPool::call(std::string request, Callback done) {
   }
   if (queue_.size() < opts_.max_queued) {
     queue_.push_back({std::move(request), std::move(done)});
+    n_.calls.fetch_add(1, std::memory_order_relaxed);
+    n_.queued_total.fetch_add(1, std::memory_order_relaxed);
     return absl::OkStatus();
   }
   n_.rejected_in_flight.fetch_add(1, std::memory_order_relaxed);
@@ -277,6 +282,10 @@ void ClientPool::finish_one(uint32_t client) {
   dispatch(std::move(next.request), std::move(next.done));
 }
 
+ClientPool::OnReactor& ClientPool::counters(const Connection& c) {
+  return on_reactor_[c.handle().reactor_index()];
+}
+
 size_t ClientPool::connected() const {
   size_t n = 0;
   for (const auto& c : clients_) n += c->handle().valid() ? 1 : 0;
@@ -285,19 +294,111 @@ size_t ClientPool::connected() const {
 
 ClientPool::Stats ClientPool::stats() const {
   Stats s;
-  s.sent = n_.sent.load();
-  s.answered = n_.answered.load();
-  s.timed_out = n_.timed_out.load();
-  s.failed_disconnect = n_.failed_disconnect.load();
+  s.calls = n_.calls.load();
   s.no_connection = n_.no_connection.load();
-  s.late_replies = n_.late.load();
   s.rejected_in_flight = n_.rejected_in_flight.load();
   s.rejected_rate = n_.rejected_rate.load();
+  s.queued_total = n_.queued_total.load();
   s.peak_in_flight = n_.peak.load();
+  s.per_reactor.resize(group_->size());
+  for (size_t r = 0; r < group_->size(); ++r) {
+    ReactorStats& p = s.per_reactor[r];
+    const OnReactor& n = on_reactor_[r];
+    p.sent = n.sent.get();
+    p.answered = n.answered.get();
+    p.timed_out = n.timed_out.get();
+    p.failed_disconnect = n.failed_disconnect.get();
+    p.late_replies = n.late.get();
+    s.sent += p.sent;
+    s.answered += p.answered;
+    s.timed_out += p.timed_out;
+    s.failed_disconnect += p.failed_disconnect;
+    s.late_replies += p.late_replies;
+  }
+  for (const auto& c : clients_) {
+    if (c->handle().valid()) ++s.per_reactor[c->reactor_index()].connected;
+  }
+  for (const ReactorStats& p : s.per_reactor) s.connected += p.connected;
+  s.connections = clients_.size();
   std::lock_guard lock(mu_);
   s.in_flight = in_flight_;
   s.queued = queue_.size();
   return s;
+}
+
+}  // namespace percore
+
+namespace percore {
+namespace {
+
+// A label value: backslash, quote and newline escaped, as the text format asks.
+std::string LabelValue(std::string_view v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    out += ch == '\n' ? 'n' : ch;
+  }
+  return out;
+}
+
+struct PoolMetric {
+  const char* name;
+  const char* type;
+  uint64_t ClientPool::Stats::*value;
+};
+constexpr PoolMetric kPoolMetrics[] = {
+    {"calls_total", "counter", &ClientPool::Stats::calls},
+    {"sent_total", "counter", &ClientPool::Stats::sent},
+    {"replies_total", "counter", &ClientPool::Stats::answered},
+    {"timeouts_total", "counter", &ClientPool::Stats::timed_out},
+    {"late_replies_dropped_total", "counter", &ClientPool::Stats::late_replies},
+    {"failed_disconnect_total", "counter", &ClientPool::Stats::failed_disconnect},
+    {"failed_no_connection_total", "counter", &ClientPool::Stats::no_connection},
+    {"refused_in_flight_total", "counter", &ClientPool::Stats::rejected_in_flight},
+    {"refused_rate_total", "counter", &ClientPool::Stats::rejected_rate},
+    {"queued_total", "counter", &ClientPool::Stats::queued_total},
+    {"in_flight", "gauge", &ClientPool::Stats::in_flight},
+    {"queued", "gauge", &ClientPool::Stats::queued},
+    {"peak_in_flight", "gauge", &ClientPool::Stats::peak_in_flight},
+    {"connected", "gauge", &ClientPool::Stats::connected},
+    {"connections", "gauge", &ClientPool::Stats::connections},
+};
+
+struct ReactorMetric {
+  const char* name;
+  const char* type;
+  uint64_t ClientPool::ReactorStats::*value;
+};
+constexpr ReactorMetric kReactorMetrics[] = {
+    {"sent_total", "counter", &ClientPool::ReactorStats::sent},
+    {"replies_total", "counter", &ClientPool::ReactorStats::answered},
+    {"timeouts_total", "counter", &ClientPool::ReactorStats::timed_out},
+    {"late_replies_dropped_total", "counter", &ClientPool::ReactorStats::late_replies},
+    {"failed_disconnect_total", "counter", &ClientPool::ReactorStats::failed_disconnect},
+    {"connected", "gauge", &ClientPool::ReactorStats::connected},
+};
+
+}  // namespace
+
+void ClientPool::Stats::AppendPrometheus(std::string& out, std::string_view pool) const {
+  const std::string label = LabelValue(pool);
+  for (const PoolMetric& m : kPoolMetrics) {
+    absl::StrAppend(&out, "# TYPE percore_client_pool_", m.name, " ", m.type,
+                    "\npercore_client_pool_", m.name, "{pool=\"", label, "\"} ", this->*m.value,
+                    "\n");
+  }
+  for (const ReactorMetric& m : kReactorMetrics) {
+    absl::StrAppend(&out, "# TYPE percore_client_pool_reactor_", m.name, " ", m.type, "\n");
+    for (size_t r = 0; r < per_reactor.size(); ++r) {
+      absl::StrAppend(&out, "percore_client_pool_reactor_", m.name, "{pool=\"", label,
+                      "\",reactor=\"", r, "\"} ", per_reactor[r].*m.value, "\n");
+    }
+  }
+}
+
+MetricsRegistry::Registration ClientPool::export_metrics(MetricsRegistry& registry) const {
+  std::string name = opts_.name.empty() ? opts_.endpoint : opts_.name;
+  return registry.add([this, name](std::string& out) { stats().AppendPrometheus(out, name); });
 }
 
 }  // namespace percore

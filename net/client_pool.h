@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
@@ -25,12 +26,15 @@
 #include "net/client_group.h"
 #include "net/tcp_client.h"
 #include "net/token_bucket.h"
+#include "reactor/metrics_registry.h"
+#include "reactor/stats.h"
 
 namespace percore {
 
 struct ClientPoolOptions {
   enum class Pick : uint8_t { kRoundRobin, kLeastPending };
   std::string endpoint;  // "host:port", "[v6]:port", "unix:/path"
+  std::string name;      // the pool="..." label of its metrics; empty: the endpoint
   size_t connections = 2;
   Pick pick = Pick::kRoundRobin;
   // A call made on one of the pool's reactors (a server handler's, for a pool on the server's
@@ -55,11 +59,24 @@ class ClientPool {
   // call(), or on the reactor that released in-flight room, when no connection could take it).
   using Callback = absl::AnyInvocable<void(Reply) &&>;
 
-  struct Stats {
-    uint64_t sent = 0, answered = 0, timed_out = 0, failed_disconnect = 0, no_connection = 0;
+  // What the pool's reactors count, each on its own (a sum over them in Stats).
+  struct ReactorStats {
+    uint64_t sent = 0, answered = 0, timed_out = 0, failed_disconnect = 0;
     uint64_t late_replies = 0;  // an answer whose request had timed out (or was unknown)
+    uint64_t connected = 0;     // connections of the pool open on this reactor now
+  };
+  struct Stats {
+    uint64_t calls = 0;  // accepted by call() (sent at once or queued)
+    uint64_t sent = 0, answered = 0, timed_out = 0, failed_disconnect = 0, no_connection = 0;
+    uint64_t late_replies = 0;
     uint64_t rejected_in_flight = 0, rejected_rate = 0;
-    uint64_t in_flight = 0, queued = 0, peak_in_flight = 0;
+    uint64_t queued_total = 0;  // calls that waited in the queue for in-flight room
+    uint64_t in_flight = 0, queued = 0, peak_in_flight = 0, connected = 0, connections = 0;
+    std::vector<ReactorStats> per_reactor;
+
+    // Prometheus text: percore_client_pool_<name>{pool="..."} and, per reactor,
+    // percore_client_pool_reactor_<name>{pool="...",reactor="i"} (a separate family).
+    void AppendPrometheus(std::string& out, std::string_view pool) const;
   };
 
   // config: the pool's own reactors (threads, backend, watermarks...).
@@ -83,6 +100,11 @@ class ClientPool {
   // How many connections are open now.
   size_t connected() const;
   Stats stats() const;
+  // Adds this pool's stats to `registry` (the http app's /metrics) under the pool="name" label
+  // (options.name, or the endpoint) until the Registration is destroyed: before shutdown()
+  // (stats() reads the pool's clients, which shutdown() releases). Each pool writes whole
+  // families, so a second pool in one registry repeats their "# TYPE" lines.
+  [[nodiscard]] MetricsRegistry::Registration export_metrics(MetricsRegistry& registry) const;
 
  private:
   class Handler;
@@ -108,11 +130,18 @@ class ClientPool {
   std::deque<Queued> queue_;
   TokenBucket bucket_;
 
+  // Bumped by any caller thread.
   struct Counters {
-    std::atomic<uint64_t> sent{0}, answered{0}, timed_out{0}, failed_disconnect{0},
-        no_connection{0}, late{0}, rejected_in_flight{0}, rejected_rate{0}, peak{0};
+    std::atomic<uint64_t> calls{0}, no_connection{0}, rejected_in_flight{0}, rejected_rate{0},
+        queued_total{0}, peak{0};
   };
   Counters n_;
+  // Bumped by one reactor each: no shared cache line between the pool's reactors.
+  struct alignas(64) OnReactor {
+    Counter sent, answered, timed_out, failed_disconnect, late;
+  };
+  std::unique_ptr<OnReactor[]> on_reactor_;
+  OnReactor& counters(const Connection& c);  // the connection's reactor's
 };
 
 }  // namespace percore

@@ -1,5 +1,6 @@
 #include "net/tcp_client.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 
 #include <chrono>
@@ -38,15 +39,47 @@ absl::Status FailureStatus(const std::string& endpoint, ConnectError e, int err)
 // posted tasks; the retry timer holds it weakly.
 class TcpClient::Core final : public ConnectObserver, public std::enable_shared_from_this<Core> {
  public:
-  Core(ConnTable& table, Address addr, std::string endpoint, ClientOptions options)
+  Core(ConnTable& table, Address addr, std::string endpoint, ClientOptions options,
+       std::shared_ptr<ResolverThread> resolver)
       : table_(table),
         addr_(addr),
         endpoint_(std::move(endpoint)),
         opts_(std::move(options)),
+        resolver_(std::move(resolver)),
         backoff_(opts_.reconnect, opts_.rng) {}
 
-  void connect_now() {
+  // The retry timer fired: a host name is resolved again first (its address may have moved).
+  void reconnect_now() {
     retry_ = TimerWheel::kNoTimer;
+    if (stopping_) return;
+    if (resolver_ == nullptr) {
+      connect_now();
+      return;
+    }
+    state_.store(ClientState::kResolving, std::memory_order_relaxed);
+    resolver_->request([w = weak_from_this()](absl::StatusOr<Address> a) {
+      if (std::shared_ptr<Core> self = w.lock()) self->on_resolved(std::move(a));
+    });
+  }
+
+  void on_resolved(absl::StatusOr<Address> a) {
+    if (stopping_) return;
+    if (!a.ok()) {
+      if (opts_.on_connect_failed) {
+        opts_.on_connect_failed(
+            {ConnectError::kResolve,
+             absl::NotFoundError(absl::StrCat("connect to ", endpoint_, ": ",
+                                              ConnectErrorName(ConnectError::kResolve), " (",
+                                              a.status().message(), ")"))});
+      }
+      retry_later();
+      return;
+    }
+    addr_ = *a;
+    connect_now();
+  }
+
+  void connect_now() {
     if (stopping_) return;
     state_.store(ClientState::kConnecting, std::memory_order_relaxed);
     ConnHandle h = table_.connect(addr_, opts_.connect_timeout, shared_from_this());
@@ -117,14 +150,15 @@ class TcpClient::Core final : public ConnectObserver, public std::enable_shared_
     if (opts_.on_reconnect_scheduled) opts_.on_reconnect_scheduled(delay);
     Reactor& r = table_.reactor();
     retry_ = r.timers().add(r.now_ms() + delay, [w = weak_from_this()] {
-      if (std::shared_ptr<Core> self = w.lock()) self->connect_now();
+      if (std::shared_ptr<Core> self = w.lock()) self->reconnect_now();
     });
   }
 
   ConnTable& table_;
-  const Address addr_;
+  Address addr_;  // resolved again before each reconnect for a host name
   const std::string endpoint_;
   const ClientOptions opts_;
+  const std::shared_ptr<ResolverThread> resolver_;  // null: nothing to resolve
   Backoff backoff_;
   TimerWheel::TimerId retry_ = TimerWheel::kNoTimer;
   ConnHandle conn_;  // the connection connecting or open, for stop()
@@ -133,9 +167,22 @@ class TcpClient::Core final : public ConnectObserver, public std::enable_shared_
   std::atomic<uint64_t> open_{kNoConn};  // slot | gen << 32 of the open connection
 };
 
+bool IsHostName(const std::string& endpoint) {
+  if (endpoint.rfind("unix:", 0) == 0) return false;
+  size_t colon = endpoint.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;  // Parse says what is wrong
+  std::string host = endpoint.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') return false;
+  in6_addr buf;
+  return ::inet_pton(AF_INET, host.c_str(), &buf) != 1 &&
+         ::inet_pton(AF_INET6, host.c_str(), &buf) != 1;
+}
+
 absl::StatusOr<Address> ResolveEndpoint(const std::string& endpoint) {
+  // Address::Parse maps "localhost" to 127.0.0.1 for listeners; a client asks the resolver
+  // (/etc/hosts may say ::1, or something else entirely).
+  if (!IsHostName(endpoint)) return Address::Parse(endpoint);
   auto literal = Address::Parse(endpoint);
-  if (literal.ok() || endpoint.rfind("unix:", 0) == 0) return literal;
   size_t colon = endpoint.rfind(':');
   if (colon == std::string::npos || colon == 0) return literal.status();
   std::string host = endpoint.substr(0, colon);
@@ -166,10 +213,18 @@ absl::Status TcpClient::start() {
     return absl::FailedPreconditionError("TcpClient::start resolves names: not on a reactor");
   }
   if (core_ != nullptr) return absl::FailedPreconditionError("TcpClient already started");
-  auto addr = ResolveEndpoint(endpoint_);
+  // Literals and Unix paths need no resolver (nor a thread for it).
+  const bool name = IsHostName(endpoint_);
+  ResolverThread::Resolve resolve = options_.resolver;
+  if (resolve == nullptr) resolve = ResolveEndpoint;
+  auto addr = name ? resolve(endpoint_) : ResolveEndpoint(endpoint_);
   if (!addr.ok()) return addr.status();
   addr_ = *addr;
-  core_ = std::make_shared<Core>(group_.table(reactor_), addr_, endpoint_, std::move(options_));
+  if (name) {
+    resolver_ = std::make_shared<ResolverThread>(group_.reactor(reactor_), endpoint_, resolve);
+  }
+  core_ = std::make_shared<Core>(group_.table(reactor_), addr_, endpoint_, std::move(options_),
+                                 resolver_);
   core_->state_.store(ClientState::kConnecting);
   if (!group_.reactor(reactor_).post([c = core_] { c->connect_now(); })) {
     return absl::ResourceExhaustedError("TcpClient::start: the reactor's task queue is full");
@@ -178,6 +233,11 @@ absl::Status TcpClient::start() {
 }
 
 void TcpClient::stop() {
+  stop_core();
+  if (resolver_ != nullptr) resolver_->shutdown();  // after the core: it asks no more
+}
+
+void TcpClient::stop_core() {
   if (core_ == nullptr || !group_.running()) return;
   Reactor& r = group_.reactor(reactor_);
   if (r.in_loop_thread()) {

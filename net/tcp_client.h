@@ -24,6 +24,7 @@
 #include "net/backoff.h"
 #include "net/client_group.h"
 #include "net/conn_handle.h"
+#include "net/resolver_thread.h"
 
 namespace percore {
 
@@ -41,17 +42,24 @@ struct ClientOptions {
   std::function<void(const ConnectFailure&)> on_connect_failed;
   // Each reconnect scheduled: its delay (drawn under the back-off's ceiling).
   std::function<void(uint64_t delay_ms)> on_reconnect_scheduled;
+  // "host:port" to an address. Runs in start() on its caller, then before every reconnect on
+  // the client's resolver thread (never a reactor). Null: ResolveEndpoint (getaddrinfo).
+  // Literal addresses and Unix paths are never resolved.
+  ResolverThread::Resolve resolver;
 };
 
 // Where a client is. Transitions (reactor thread):
 //   kIdle -> kConnecting (start) -> kConnected (on_open) -> kWaiting (dropped) -> kConnecting...
+//   kWaiting -> kResolving (a host name: resolved again off the reactor) -> kConnecting
+//   kResolving -> kWaiting (the name did not resolve: a kResolve failure)
 //   kConnecting -> kWaiting (failed, reconnect on) | kStopped (failed, reconnect off)
 //   kConnected -> kStopped (dropped, reconnect off); any -> kStopped (stop())
-enum class ClientState : uint8_t { kIdle, kConnecting, kConnected, kWaiting, kStopped };
+enum class ClientState : uint8_t { kIdle, kResolving, kConnecting, kConnected, kWaiting, kStopped };
 
 class TcpClient {
  public:
-  // endpoint: "host:port", "[v6]:port", "unix:/path"; host names resolve in start().
+  // endpoint: "host:port", "[v6]:port", "unix:/path"; host names resolve in start() and again
+  // before each reconnect (on a thread of the client's own).
   TcpClient(ClientGroup& group, size_t reactor, std::string endpoint, ClientOptions options = {});
   ~TcpClient();  // stop()
   TcpClient(const TcpClient&) = delete;
@@ -59,10 +67,12 @@ class TcpClient {
 
   // Resolves the endpoint on the calling thread (getaddrinfo may block: never call it on a
   // reactor) and posts the first connect. InvalidArgument/NotFound when it cannot resolve.
+  // A host name also gets its resolver thread here.
   absl::Status start();
   // No more reconnects; a connect under way is cancelled, an open connection closed
   // (graceful). Any thread; from a foreign thread it returns once the reactor applied it,
-  // so the option callbacks are not called afterwards.
+  // so the option callbacks are not called afterwards. Joins the resolver thread, so it may
+  // wait out a resolve in progress.
   void stop();
 
   // Any thread. The open connection's handle, or an invalid one.
@@ -72,20 +82,25 @@ class TcpClient {
   // was last reset.
   uint64_t last_delay_ms() const;
   uint32_t attempts() const;
-  const Address& address() const { return addr_; }
+  const Address& address() const { return addr_; }  // as start() resolved it
   size_t reactor_index() const { return reactor_; }
 
  private:
   class Core;
+  void stop_core();
   ClientGroup& group_;
   size_t reactor_;
   std::string endpoint_;
   ClientOptions options_;  // until start() hands them to the core
   Address addr_;
   std::shared_ptr<Core> core_;
+  std::shared_ptr<ResolverThread> resolver_;  // host names only
 };
 
-// "host:port" to an address: literals parse, names go through getaddrinfo (blocking).
+// "host:port" to an address: literals parse, names (localhost too) go through getaddrinfo
+// (blocking).
 absl::StatusOr<Address> ResolveEndpoint(const std::string& endpoint);
+// True when the endpoint's host is a name to resolve (not an IP literal, not "unix:").
+bool IsHostName(const std::string& endpoint);
 
 }  // namespace percore

@@ -31,6 +31,7 @@ enum Op : uint64_t {
   kReject,
   kRejectClose,
   kConnectPoll,  // POLLOUT on a socket whose connect() is under way
+  kAcceptPoll,   // POLLIN on a listener out of fds: the next peer to reject (or to take)
 };
 constexpr uint64_t Tag(Op op, uint64_t low) { return (uint64_t{op} << 56) | low; }
 constexpr uint16_t kBufGroup = 0;
@@ -213,7 +214,10 @@ void UringBackend::prep(io_uring_sqe* s, uint64_t op, uint64_t low) {
                                      SOCK_NONBLOCK | SOCK_CLOEXEC);
       break;
     case kAcceptCancel:
-      io_uring_prep_cancel64(s, Tag(kAccept, low), 0);
+      io_uring_prep_cancel64(s, Tag(listeners_[low].polling ? kAcceptPoll : kAccept, low), 0);
+      break;
+    case kAcceptPoll:
+      io_uring_prep_poll_add(s, listeners_[low].fd.get(), POLLIN);
       break;
     case kBackoff:
       io_uring_prep_timeout(s, &listeners_[low].ts, 0, 0);
@@ -275,19 +279,40 @@ void UringBackend::remove_listener(uint32_t id) {
   }
 }
 
-void UringBackend::reject_pending(int listen_fd) {
+bool UringBackend::reject_pending(int listen_fd) {
   // Out of fds: free the reserve and accept-and-close the pending peers, so none waits in the
   // backlog for a back-off to end. A reserve lost earlier (another reactor's accept took its
   // number) comes back as soon as any fd is free.
   if (!reserve_fd_.valid()) reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (!reserve_fd_.valid()) return;
+  if (!reserve_fd_.valid()) return false;
   reserve_fd_.reset();
+  bool drained = true;  // the backlog emptied, or the budget was spent on it
   for (int i = 0; i < kRejectBudget; ++i) {
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) break;
+    if (fd < 0) {
+      drained = errno == EAGAIN || errno == EWOULDBLOCK;
+      break;
+    }
     ::close(fd);
   }
   reserve_fd_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  return drained;
+}
+
+void UringBackend::await_peer(size_t index, bool rejected_all) {
+  // After a reject round that emptied the backlog, the next event worth waking for is the
+  // next peer: wait for it with a poll, so that it is rejected (or, once fds are free again,
+  // accepted) at once instead of waiting in the backlog for a timer. A round that could not
+  // reject (no reserve, ENFILE) would find the same peers again at once: back off instead.
+  Listener& l = listeners_[index];
+  if (!l.active || l.armed) return;
+  if (!rejected_all) {
+    back_off(index);
+    return;
+  }
+  l.armed = true;
+  l.polling = true;
+  queue(kAcceptPoll, index);
 }
 
 void UringBackend::back_off(size_t index) {
@@ -318,12 +343,13 @@ void UringBackend::on_accept_cqe(size_t index, const io_uring_cqe& cqe) {
   sink_->on_accept(l.id, cqe.res);
   if (cqe.res == -EMFILE || cqe.res == -ENFILE || cqe.res == -ENOBUFS || cqe.res == -ENOMEM) {
     if (!direct_reject_) {
-      reject_pending(l.fd.get());
+      await_peer(index, reject_pending(l.fd.get()));
     } else if (!l.rejecting) {
       l.rejecting = true;
       l.rejected = 0;
       queue(kReject, index);
     }
+    return;  // the round's end (kRejectClose) re-arms
   }
   if (!l.armed) back_off(index);
 }
@@ -334,9 +360,10 @@ void UringBackend::on_reject_cqe(size_t index, const io_uring_cqe& cqe) {
     queue(kReject, index);  // one peer rejected: look for the next
     return;
   }
+  l.rejected_all = cqe.res == -EAGAIN || cqe.res >= 0;
   if (cqe.res == -EINVAL && l.active) {  // no DONTWAIT in this kernel: use the reserve fd
     direct_reject_ = false;
-    reject_pending(l.fd.get());
+    l.rejected_all = reject_pending(l.fd.get());
   }
   // Backlog empty (EAGAIN), budget spent or listener removed: release the slot's last peer.
   queue(kRejectClose, index);
@@ -536,8 +563,22 @@ void UringBackend::on_cqe(const io_uring_cqe& cqe) {
       on_reject_cqe(low, cqe);
       break;
     case kRejectClose:
-      if (low < listeners_.size()) listeners_[low].rejecting = false;
+      if (low < listeners_.size()) {
+        listeners_[low].rejecting = false;
+        await_peer(low, listeners_[low].rejected_all);
+      }
       break;
+    case kAcceptPoll: {
+      Listener& l = listeners_[low];
+      l.armed = false;
+      l.polling = false;
+      if (!l.active) {
+        l.fd.reset();  // removed while waiting: the cancel ended the poll
+      } else {
+        arm_accept(low);
+      }
+      break;
+    }
     case kConnectPoll:
       if (Channel* ch = sink_->find(low)) on_connect_cqe(*ch, cqe);
       break;

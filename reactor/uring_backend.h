@@ -52,7 +52,9 @@ class UringBackend final : public Backend {
     bool armed = false;
     uint32_t backoff_ms = 0;
     __kernel_timespec ts{};
-    bool rejecting = false;  // accept-into-slot-and-close rounds under way (out of fds)
+    bool rejecting = false;     // accept-into-slot-and-close rounds under way (out of fds)
+    bool rejected_all = false;  // the last round emptied the backlog or spent its budget
+    bool polling = false;       // armed with a kAcceptPoll, not the multishot accept
     int rejected = 0;
   };
 
@@ -81,7 +83,8 @@ class UringBackend final : public Backend {
   void on_send_cqe(uint32_t op_index, const io_uring_cqe& cqe);
   void on_connect_cqe(Channel& ch, const io_uring_cqe& cqe);
   void on_accept_cqe(size_t index, const io_uring_cqe& cqe);
-  void reject_pending(int listen_fd);
+  bool reject_pending(int listen_fd);  // true: the backlog emptied or the budget was spent
+  void await_peer(size_t index, bool rejected_all);
   void back_off(size_t index);
   void on_reject_cqe(size_t index, const io_uring_cqe& cqe);
 

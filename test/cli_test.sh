@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end checks of the `percore` binary: TOML config + flag overrides, bad config values,
 # a port in use, graceful SIGTERM, where serve listens (loopback unless asked), probe,
-# --version and the defaults help shows, the bench command. Usage: test/cli_test.sh PATH/TO/percore
+# --version and the defaults help shows, the bench command (and its --fanout and --client-pool
+# modes). Usage: test/cli_test.sh PATH/TO/percore
 # Prints one line per check and "cli: N passed, M failed"; exit status = failures.
 set -u
 bin=$1
@@ -305,6 +306,17 @@ timeout 60 "$bin" bench --fanout --port "$port" --protocol redis --members 20 --
 check "bench --fanout fails on a duplicated message" [ $? -ne 0 ]
 check "... naming it at each of the 20 members" grep -q 'errors=20 duplicate=20$' "$tmp/fanout5"
 stop_server
+
+# The ClientPool bench (percore bench --client-pool): a short run per depth against its own echo
+# server, every answer checked against its request; the kit's loadgen is no part of the
+# project, so the pool alone.
+cpool_rows() {  # cpool_rows FILE ROWS: ROWS clean result lines with answers
+  [ "$(grep -c '^CLIENT_POOL depth=.* ok=1$' "$1")" -eq "$2" ] && ! grep -q 'pool_rps=0 ' "$1"
+}
+timeout 60 "$bin" bench --client-pool --loadgen none --conns 4 --depth 1,16 --duration 0.4 \
+  --warmup 0.1 --rounds 1 >"$tmp/cpool" 2>"$tmp/cpool.err"
+check "bench --client-pool exits 0" [ $? -eq 0 ]
+check "... a clean row per depth" cpool_rows "$tmp/cpool" 2
 
 echo "cli: $pass passed, $fail failed"
 exit "$fail"

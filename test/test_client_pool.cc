@@ -1,16 +1,19 @@
 // ClientPool against a percore test backend speaking [u32 len][u64 id][payload]: 10,000
 // requests in flight at once answered in shuffled order and all matched, a request timeout
 // and the late answer after it, pending requests failed when the connection drops, the
-// in-flight limit (fail fast and a bounded queue) and the token-bucket rate (injected clock).
-// A pool on a server's own reactors: a front server's handler calls the backend through it,
-// each answer runs on the caller's reactor and reaches the right client; the front server's
-// shutdown fails what is in flight and what is queued.
+// in-flight limit (fail fast and a bounded queue) and the token-bucket rate (injected clock);
+// every counter in the http app's /metrics after known traffic. A pool on a server's own
+// reactors: a front server's handler calls the backend through it, each answer runs on the
+// caller's reactor and reaches the right client; the front server's shutdown fails what is in
+// flight and what is queued.
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +24,7 @@
 #include "net/tcp_server.h"
 #include "protocol/length_field_codec.h"
 #include "test/server_harness.h"
+#include "tools/apps/http.h"
 
 namespace percore {
 namespace {
@@ -424,6 +428,109 @@ TEST_CASE("pool bench: local_first against any connection and a standalone pool"
                 kClients * kRounds * 1000.0 / static_cast<double>(ms), front.wrong_reactor.load());
     pool.reset();
   }
+}
+
+// GET /metrics from an http server on 127.0.0.1:port; the body's samples by their full name.
+std::map<std::string, std::string> ScrapeMetrics(uint16_t port) {
+  Fd fd = test::Connect(port);
+  REQUIRE(test::SendAll(fd.get(), "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
+  std::string reply = test::RecvAll(fd.get(), 5000);
+  REQUIRE(reply.rfind("HTTP/1.1 200", 0) == 0);
+  std::map<std::string, std::string> samples;
+  std::istringstream lines(reply.substr(reply.find("\r\n\r\n") + 4));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t sp = line.rfind(' ');
+    samples[line.substr(0, sp)] = line.substr(sp + 1);
+  }
+  return samples;
+}
+
+TEST_CASE("pool: its counters reach the http app's /metrics", "[pool][metrics]") {
+  Fixture f;
+  Outcomes out;  // outlives the pool: its shutdown fails what is pending
+  ClientPoolOptions o = f.Options(1);
+  o.name = "store";
+  o.request_timeout = absl::Milliseconds(500);
+  o.max_in_flight = 2;
+  o.max_queued = 1;
+  o.rate = 1;  // the clock stands still: the burst is all there is
+  o.burst = 8;
+  o.clock = [] { return uint64_t{1000}; };
+  Config pc = f.PoolConfig();
+  pc.threads = 2;  // one connection: reactor 1 stays at zero
+  ClientPool pool(pc, o);
+  REQUIRE(pool.start().ok());
+  REQUIRE(Eventually([&] { return pool.connected() == 1; }));
+
+  MetricsRegistry registry;
+  apps::HttpHandler http;
+  TcpServer web(test::TestConfig(), http);
+  http.set_stats_source([&web] { return web.stats(); });
+  http.set_metrics_registry(&registry);
+  REQUIRE(web.start().ok());
+  MetricsRegistry::Registration exported = pool.export_metrics(registry);
+
+  // Known traffic: 2 answered; 1 timed out, its answer late; 2 in flight, 1 queued, 1 refused
+  // by the in-flight limit, then all 3 answered; 1 failed by its connection's drop; 1 refused
+  // by the rate limit (8 tokens, 9 calls).
+  REQUIRE(pool.call("a", out.Record()).ok());
+  REQUIRE(pool.call("b", out.Record()).ok());
+  REQUIRE(Eventually([&] { return out.size() == 2; }));
+  REQUIRE(pool.call("hold", out.Record()).ok());
+  REQUIRE(Eventually([&] { return out.size() == 3; }, 3000));
+  f.backend.release();
+  REQUIRE(Eventually([&] { return pool.stats().late_replies == 1; }));
+  REQUIRE(pool.call("hold1", out.Record()).ok());
+  REQUIRE(pool.call("hold2", out.Record()).ok());
+  REQUIRE(pool.call("hold3", out.Record()).ok());
+  CHECK(pool.call("hold4", out.Record()).code() == absl::StatusCode::kResourceExhausted);
+  REQUIRE(Eventually([&] { return f.backend.held_total == 2; }));
+  f.backend.release();
+  REQUIRE(Eventually([&] { return out.size() == 5 && f.backend.held_total == 1; }));
+  f.backend.release();
+  REQUIRE(Eventually([&] { return out.size() == 6; }));
+  REQUIRE(pool.call("kill", out.Record()).ok());
+  REQUIRE(Eventually([&] { return out.size() == 7; }));
+  CHECK(pool.call("x", out.Record()).code() == absl::StatusCode::kResourceExhausted);
+  REQUIRE(Eventually([&] { return pool.connected() == 1; }));
+
+  std::map<std::string, std::string> m = ScrapeMetrics(web.address().port());
+  const std::map<std::string, std::string> want = {
+      {"percore_client_pool_calls_total{pool=\"store\"}", "7"},
+      {"percore_client_pool_sent_total{pool=\"store\"}", "7"},
+      {"percore_client_pool_replies_total{pool=\"store\"}", "5"},
+      {"percore_client_pool_timeouts_total{pool=\"store\"}", "1"},
+      {"percore_client_pool_late_replies_dropped_total{pool=\"store\"}", "1"},
+      {"percore_client_pool_failed_disconnect_total{pool=\"store\"}", "1"},
+      {"percore_client_pool_failed_no_connection_total{pool=\"store\"}", "0"},
+      {"percore_client_pool_refused_in_flight_total{pool=\"store\"}", "1"},
+      {"percore_client_pool_refused_rate_total{pool=\"store\"}", "1"},
+      {"percore_client_pool_queued_total{pool=\"store\"}", "1"},
+      {"percore_client_pool_in_flight{pool=\"store\"}", "0"},
+      {"percore_client_pool_queued{pool=\"store\"}", "0"},
+      {"percore_client_pool_peak_in_flight{pool=\"store\"}", "2"},
+      {"percore_client_pool_connected{pool=\"store\"}", "1"},
+      {"percore_client_pool_connections{pool=\"store\"}", "1"},
+      {"percore_client_pool_reactor_sent_total{pool=\"store\",reactor=\"0\"}", "7"},
+      {"percore_client_pool_reactor_replies_total{pool=\"store\",reactor=\"0\"}", "5"},
+      {"percore_client_pool_reactor_timeouts_total{pool=\"store\",reactor=\"0\"}", "1"},
+      {"percore_client_pool_reactor_late_replies_dropped_total{pool=\"store\",reactor=\"0\"}", "1"},
+      {"percore_client_pool_reactor_failed_disconnect_total{pool=\"store\",reactor=\"0\"}", "1"},
+      {"percore_client_pool_reactor_connected{pool=\"store\",reactor=\"0\"}", "1"},
+      {"percore_client_pool_reactor_sent_total{pool=\"store\",reactor=\"1\"}", "0"},
+      {"percore_client_pool_reactor_connected{pool=\"store\",reactor=\"1\"}", "0"},
+  };
+  for (const auto& [name, value] : want) {
+    INFO(name);
+    CHECK(m[name] == value);
+  }
+  CHECK(m.count("percore_connections_accepted_total") ==
+        1);  // the server's own snapshot comes first
+  exported.reset();
+  CHECK(ScrapeMetrics(web.address().port())
+            .count("percore_client_pool_calls_total{pool=\"store\"}") == 0);
+  web.shutdown();
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 // TcpClient against loopback listeners, on the backend under test: connect and exchange
 // length-framed messages (IPv4, IPv6, Unix), a refused port's back-off schedule (an injected
 // random source pins every ceiling), a reconnect after the server restarts, and a connect
-// timeout against a listener whose accept backlog is full. A ClientGroup on a server's own
-// reactors: each client's events on the reactor it was put on, its group shut down alone
-// while the server serves on, or closed by the server's shutdown.
+// timeout against a listener whose accept backlog is full; a host name resolved again (off
+// the reactor) before each reconnect, with an injected resolver whose answer moves and fails,
+// and with the real getaddrinfo on "localhost". A ClientGroup on a server's own reactors: each
+// client's events on the reactor it was put on, its group shut down alone while the server
+// serves on, or closed by the server's shutdown.
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -14,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/backoff.h"
@@ -21,6 +24,7 @@
 #include "net/tcp_client.h"
 #include "net/tcp_server.h"
 #include "protocol/length_field_codec.h"
+#include "reactor/reactor.h"
 #include "test/server_harness.h"
 
 namespace percore {
@@ -404,6 +408,123 @@ TEST_CASE("client: a ClientGroup on a server's reactors", "[client]") {
     CHECK(c1.state() == ClientState::kStopped);
     CHECK(test::WaitClosed(fd.get(), 2000));
   }
+}
+
+}  // namespace
+}  // namespace percore
+
+namespace percore {
+namespace {
+
+// Counts the resolver's calls and where they ran: start() on the test's thread, every later
+// one on the client's resolver thread (never a reactor, never the test's thread).
+struct ResolveLog {
+  std::mutex mu;
+  std::vector<std::thread::id> threads;
+  std::atomic<int> calls{0};
+  std::atomic<int> on_reactor{0};
+  void record() {
+    if (Reactor::current() != nullptr) ++on_reactor;
+    std::lock_guard lock(mu);
+    threads.push_back(std::this_thread::get_id());
+    ++calls;
+  }
+  bool later_ones_off_this_thread() {
+    std::lock_guard lock(mu);
+    for (size_t i = 1; i < threads.size(); ++i) {
+      if (threads[i] == std::this_thread::get_id()) return false;
+    }
+    return threads.size() >= 2 && threads[0] == std::this_thread::get_id();
+  }
+};
+
+TEST_CASE("client: a host name is resolved again before each reconnect", "[client][resolve]") {
+  EchoServer echo;
+  TcpServer first(TestConfig(), echo), second(TestConfig(), echo);
+  REQUIRE(first.start().ok());
+  REQUIRE(second.start().ok());
+  Recorder rec;
+  ClientGroup group(ClientConfig(), rec);
+  REQUIRE(group.start().ok());
+  // The name's address moves from the first server to the second, with one failed lookup
+  // in between.
+  ResolveLog log;
+  ClientOptions o;
+  o.reconnect.initial = absl::Milliseconds(10);
+  o.reconnect.max = absl::Milliseconds(40);
+  o.resolver = [&](const std::string& endpoint) -> absl::StatusOr<Address> {
+    log.record();
+    if (endpoint != "backend.test:7000") return absl::InvalidArgumentError(endpoint);
+    const int n = log.calls;
+    if (n == 1) return first.address();
+    if (n == 2) return absl::NotFoundError("backend.test: no such name (now)");
+    return second.address();
+  };
+  std::mutex mu;
+  std::vector<ConnectError> failures;
+  std::vector<std::string> messages;
+  o.on_connect_failed = [&](const ConnectFailure& f) {
+    std::lock_guard lock(mu);
+    failures.push_back(f.error);
+    messages.emplace_back(f.status.message());
+  };
+  TcpClient client(group, 0, "backend.test:7000", o);
+  REQUIRE(client.start().ok());
+  REQUIRE(Eventually([&] { return rec.message_count() == 1; }));
+  CHECK(first.stats().accepted == 1);
+  first.shutdown();
+  REQUIRE(Eventually([&] { return rec.message_count() == 2; }));
+  CHECK(second.stats().accepted == 1);
+  CHECK(client.state() == ClientState::kConnected);
+  CHECK(log.calls == 3);
+  CHECK(log.on_reactor == 0);
+  CHECK(log.later_ones_off_this_thread());
+  std::lock_guard lock(mu);
+  REQUIRE(!failures.empty());
+  CHECK(failures[0] == ConnectError::kResolve);  // and the back-off went on
+  CHECK(messages[0].find("no such name") != std::string::npos);
+}
+
+TEST_CASE("client: \"localhost\" is resolved again when the server comes back",
+          "[client][resolve]") {
+  // Listen where this host's resolver says localhost is (127.0.0.1 or ::1).
+  auto local = ResolveEndpoint("localhost:1");
+  REQUIRE(local.ok());
+  const std::string host = local->family() == AF_INET6 ? "[::1]" : "127.0.0.1";
+  EchoServer echo;
+  Config sc = TestConfig();
+  sc.listen = host + ":0";
+  auto server = std::make_unique<TcpServer>(sc, echo);
+  REQUIRE(server->start().ok());
+  const uint16_t port = server->port();
+  Recorder rec;
+  ClientGroup group(ClientConfig(), rec);
+  REQUIRE(group.start().ok());
+  ResolveLog log;
+  ClientOptions o;
+  o.reconnect.initial = absl::Milliseconds(10);
+  o.reconnect.max = absl::Milliseconds(40);
+  o.resolver = [&](const std::string& endpoint) {  // the real getaddrinfo, counted
+    log.record();
+    return ResolveEndpoint(endpoint);
+  };
+  TcpClient client(group, 0, "localhost:" + std::to_string(port), o);
+  REQUIRE(client.start().ok());
+  REQUIRE(Eventually([&] { return rec.message_count() == 1; }));
+  server->shutdown();
+  server.reset();
+  REQUIRE(Eventually([&] { return rec.close_count() == 1; }));
+  REQUIRE(Eventually([&] { return log.calls >= 3; }));  // refused attempts, each resolved
+  sc.listen = host + ":" + std::to_string(port);
+  server = std::make_unique<TcpServer>(sc, echo);
+  REQUIRE(server->start().ok());
+  REQUIRE(Eventually([&] { return rec.message_count() >= 2; }));
+  CHECK(log.on_reactor == 0);
+  CHECK(log.later_ones_off_this_thread());
+  client.stop();
+  const int after_stop = log.calls;
+  test::SleepMs(60);
+  CHECK(log.calls == after_stop);
 }
 
 }  // namespace

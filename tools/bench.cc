@@ -125,6 +125,7 @@ Row Combine(const std::vector<Row>& runs, const std::vector<Row>& base) {
 int BenchMain(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::string_view(argv[i]) == "--fanout") return FanoutBenchMain(argc, argv);
+    if (std::string_view(argv[i]) == "--client-pool") return ClientPoolBenchMain(argc, argv);
   }
   CLI::App app("percore bench: byte-checked echo load over loopback", "percore bench");
   LoadOptions opt;

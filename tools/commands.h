@@ -5,6 +5,7 @@ namespace percore::tools {
 
 int ServeMain(int argc, char** argv);
 int BenchMain(int argc, char** argv);
+int ClientPoolBenchMain(int argc, char** argv);  // bench --client-pool (bench_client_pool.cc)
 int ProbeMain(int argc, char** argv);
 
 }  // namespace percore::tools

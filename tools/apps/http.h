@@ -1,6 +1,7 @@
 // HttpHandler: the `http` app, HTTP/1.1 over HttpRequestCodec and the message-level API.
 //   GET /         a small text answer (a response cached whole: one send, no formatting)
-//   GET /metrics  the server's stats snapshot in the Prometheus text format
+//   GET /metrics  the server's stats snapshot in the Prometheus text format, then what an
+//                 optional MetricsRegistry adds (client pools)
 //   other paths   404; methods other than GET/HEAD on / and /metrics: 405 with Allow
 // HEAD gets the head only with the true Content-Length. Keep-alive and pipelining: each request
 // is answered in order as it is decoded, and the framework flushes once per loop turn.
@@ -18,6 +19,7 @@
 
 #include "net/connection.h"
 #include "protocol/http_codec.h"
+#include "reactor/metrics_registry.h"
 #include "reactor/stats.h"
 
 namespace percore::apps {
@@ -44,6 +46,9 @@ class HttpHandler {
 
   // serve.cc hands over the server's snapshot (for /metrics).
   void set_stats_source(std::function<StatsSnapshot()> f) { stats_ = std::move(f); }
+  // More families for /metrics after the snapshot (a ClientPool's export_metrics): the
+  // registry must outlive the server.
+  void set_metrics_registry(const MetricsRegistry* r) { registry_ = r; }
 
   void on_message(Connection& c, std::span<const char> frame) {
     HttpRequest req;
@@ -81,6 +86,7 @@ class HttpHandler {
       hs[n++] = {"Content-Type", "text/plain"};
     } else {
       if (stats_) body = stats_().ToPrometheus();
+      if (registry_ != nullptr) body += registry_->Render();
       body_view = body;
       hs[n++] = {"Content-Type", "text/plain; version=0.0.4"};
     }
@@ -130,6 +136,7 @@ class HttpHandler {
 
   std::string hello_[2][2];  // [head][keep_alive]
   std::function<StatsSnapshot()> stats_;
+  const MetricsRegistry* registry_ = nullptr;
 };
 
 }  // namespace percore::apps
