@@ -150,10 +150,14 @@ ClientPool::~ClientPool() { shutdown(); }
 
 absl::Status ClientPool::start() {
   if (absl::Status s = group_->start(); !s.ok()) return s;
+  // The whole list first: a client's start() posts to its reactor, which (on a server's
+  // reactors) may already call dispatch() and read the list.
   for (size_t i = 0; i < std::max<size_t>(1, opts_.connections); ++i) {
     clients_.push_back(
         std::make_unique<TcpClient>(*group_, i % group_->size(), opts_.endpoint, opts_.client));
-    if (absl::Status s = clients_.back()->start(); !s.ok()) return s;
+  }
+  for (auto& c : clients_) {
+    if (absl::Status s = c->start(); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
