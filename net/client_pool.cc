@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "net/connection.h"
+#include "net/tcp_server.h"
 #include "protocol/length_field_codec.h"
 
 namespace percore {
@@ -137,20 +138,33 @@ ClientPool::ClientPool(const Config& config, ClientPoolOptions options)
       bucket_(opts_.rate, opts_.burst, opts_.clock ? opts_.clock : TokenBucket::Clock(SteadyMs)),
       on_reactor_(new OnReactor[group_->size()]) {}
 
+ClientPool::ClientPool(TcpServer& server, ClientPoolOptions options)
+    : opts_(std::move(options)),
+      handler_(std::make_unique<Handler>(*this)),
+      group_(std::make_unique<ClientGroup>(server, *handler_)),
+      pending_(new std::atomic<uint32_t>[std::max<size_t>(1, opts_.connections)]()),
+      bucket_(opts_.rate, opts_.burst, opts_.clock ? opts_.clock : TokenBucket::Clock(SteadyMs)),
+      on_reactor_(new OnReactor[group_->size()]) {}
+
 ClientPool::~ClientPool() { shutdown(); }
 
 absl::Status ClientPool::start() {
   if (absl::Status s = group_->start(); !s.ok()) return s;
+  // The whole list first: a client's start() posts to its reactor, which (on a server's
+  // reactors) may already call dispatch() and read the list.
   for (size_t i = 0; i < std::max<size_t>(1, opts_.connections); ++i) {
     clients_.push_back(
         std::make_unique<TcpClient>(*group_, i % group_->size(), opts_.endpoint, opts_.client));
-    if (absl::Status s = clients_.back()->start(); !s.ok()) return s;
+  }
+  for (auto& c : clients_) {
+    if (absl::Status s = c->start(); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
 void ClientPool::shutdown() {
-  if (!group_->running()) return;
+  // Also when the group already ended (the server's shutdown closed its connections): the
+  // queued calls still get their answer.
   clients_.clear();    // no reconnects; open connections close (their pending fail)
   group_->shutdown();  // the rest closes, the loops end
   std::deque<Queued> left;
@@ -188,25 +202,42 @@ absl::Status ClientPool::call(std::string request, Callback done) {
       absl::StrCat("client pool: ", opts_.max_in_flight, " requests in flight, queue full"));
 }
 
+int ClientPool::own_reactor() {
+  Reactor* r = Reactor::current();
+  if (!opts_.local_first || r == nullptr || r->index() >= group_->size() ||
+      &group_->reactor(r->index()) != r) {
+    return -1;
+  }
+  return static_cast<int>(r->index());
+}
+
 void ClientPool::dispatch(std::string request, Callback done) {
   const size_t n = clients_.size();
+  const int own = own_reactor();
   int pick = -1;
   ConnHandle h;
-  if (opts_.pick == ClientPoolOptions::Pick::kRoundRobin) {
-    const uint32_t start = next_rr_.fetch_add(1, std::memory_order_relaxed);
-    for (size_t k = 0; k < n && pick < 0; ++k) {
-      const size_t i = (start + k) % n;
-      if ((h = clients_[i]->handle()).valid()) pick = static_cast<int>(i);
-    }
-  } else {
-    uint32_t best = UINT32_MAX;
-    for (size_t i = 0; i < n; ++i) {
-      ConnHandle c = clients_[i]->handle();
-      uint32_t load = pending_[i].load(std::memory_order_relaxed);
-      if (c.valid() && load < best) {
-        best = load;
-        h = c;
-        pick = static_cast<int>(i);
+  // Pass 0: the connections on the caller's own reactor (local_first); pass 1: all.
+  for (int pass = own >= 0 ? 0 : 1; pass < 2 && pick < 0; ++pass) {
+    auto eligible = [&](size_t i) {
+      return pass == 1 || clients_[i]->reactor_index() == static_cast<size_t>(own);
+    };
+    if (opts_.pick == ClientPoolOptions::Pick::kRoundRobin) {
+      const uint32_t start = next_rr_.fetch_add(1, std::memory_order_relaxed);
+      for (size_t k = 0; k < n && pick < 0; ++k) {
+        const size_t i = (start + k) % n;
+        if (eligible(i) && (h = clients_[i]->handle()).valid()) pick = static_cast<int>(i);
+      }
+    } else {
+      uint32_t best = UINT32_MAX;
+      for (size_t i = 0; i < n; ++i) {
+        if (!eligible(i)) continue;
+        ConnHandle c = clients_[i]->handle();
+        uint32_t load = pending_[i].load(std::memory_order_relaxed);
+        if (c.valid() && load < best) {
+          best = load;
+          h = c;
+          pick = static_cast<int>(i);
+        }
       }
     }
   }
@@ -217,6 +248,14 @@ void ClientPool::dispatch(std::string request, Callback done) {
   }
   const auto client = static_cast<uint32_t>(pick);
   pending_[client].fetch_add(1, std::memory_order_relaxed);
+  if (own >= 0 && h.reactor_index() == static_cast<uint32_t>(own)) {  // no task, no hop
+    if (Connection* c = group_->table(own).lookup(h.slot(), h.generation())) {
+      handler_->send(*c, client, request, done);
+    } else {
+      fail(client, std::move(done), "connection closed before the request was sent");
+    }
+    return;
+  }
   ConnHandle::Visit visit = [this, client, request = std::move(request),
                              done = std::move(done)](Connection* c) mutable {
     if (c == nullptr) {

@@ -1,5 +1,6 @@
 // ClientPool: N long-lived connections (TcpClients, reconnecting) to one backend, spread over
-// the reactors of its own ClientGroup, carrying request/response pairs correlated by id:
+// the reactors of its ClientGroup (reactors of its own, or a TcpServer's), carrying
+// request/response pairs correlated by id:
 //   frame = [u32 length, big endian][u64 request id, big endian][payload]
 // (length counts id + payload); the backend answers each request with a frame carrying the
 // same id, in any order. call() works from any thread; each request becomes one send on the
@@ -36,6 +37,11 @@ struct ClientPoolOptions {
   std::string name;      // the pool="..." label of its metrics; empty: the endpoint
   size_t connections = 2;
   Pick pick = Pick::kRoundRobin;
+  // A call made on one of the pool's reactors (a server handler's, for a pool on the server's
+  // reactors) picks among the connections up on that same reactor first, and sends there at
+  // once, without a task; the answer then comes on the caller's reactor. Only when none is up
+  // there does `pick` choose among all. Off: `pick` among all, the send is a posted task.
+  bool local_first = true;
   absl::Duration request_timeout = absl::Seconds(5);  // on the connection's timer wheel
   size_t max_in_flight = 10000;  // sent and not yet answered, over the pool; 0: no limit
   size_t max_queued = 0;         // calls waiting for in-flight room; 0: excess fails at once
@@ -75,6 +81,10 @@ class ClientPool {
 
   // config: the pool's own reactors (threads, backend, watermarks...).
   ClientPool(const Config& config, ClientPoolOptions options);
+  // On the server's reactors (ClientGroup(server, ...)), under its Config: no threads. Start
+  // it before or after the server; shut it down after server.wait(), or while the server
+  // runs once no handler calls it any more. The server's shutdown fails what is in flight.
+  ClientPool(TcpServer& server, ClientPoolOptions options);
   ~ClientPool();  // shutdown()
   ClientPool(const ClientPool&) = delete;
   ClientPool& operator=(const ClientPool&) = delete;
@@ -104,6 +114,7 @@ class ClientPool {
   };
   static constexpr uint32_t kNoClient = UINT32_MAX;
   void dispatch(std::string request, Callback done);
+  int own_reactor();  // the caller's reactor, when local_first and it is one of the pool's
   void fail(uint32_t client, Callback done, std::string_view why);
   void finish_one(uint32_t client);  // an in-flight request ended: room for a queued one
 

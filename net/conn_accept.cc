@@ -96,6 +96,7 @@ void ConnTable::adopt(int fd) {
   Connection* c = new (slab_.at(slot)) Connection(this, &r_.pool());
   c->ch_.fd = fd;
   c->ch_.slot = slot;
+  c->ch_.sink = sink_;
   c->ch_.gen = slab_.generation(slot);
   c->marks_ = Connection::kFdCounted;
   c->last_input_ = c->last_write_ = now32();

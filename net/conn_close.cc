@@ -147,6 +147,7 @@ void ConnTable::begin_shutdown() {
   if (shutting_down_) return;
   shutting_down_ = true;
   for (uint32_t id : listener_ids_) r_.backend().remove_listener(id);
+  abort_connects();  // their observers hear kCancelled; they would never open now anyway
   for_each_live([&](Connection& c) {
     if (!is_open(c)) return;
     h_.on_shutdown(c);

@@ -80,6 +80,7 @@ ConnHandle ConnTable::connect(const Address& addr, absl::Duration timeout,
   Connection* c = new (slab_.at(slot)) Connection(this, &r_.pool());
   c->ch_.fd = fd.release();
   c->ch_.slot = slot;
+  c->ch_.sink = sink_;
   c->ch_.gen = slab_.generation(slot);
   c->lifecycle_ = Lifecycle::kConnecting;
   h_.construct_state(state_of(*c));

@@ -9,7 +9,7 @@ namespace percore {
 static_assert(std::is_standard_layout_v<Connection>, "Channel must convert to its Connection");
 static_assert(sizeof(Connection) <= 96, "keep the per-connection object within 96 bytes");
 
-ConnTable::ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared)
+ConnTable::ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared, uint8_t sink)
     : r_(reactor),
       cfg_(reactor.config()),
       h_(handler),
@@ -18,7 +18,8 @@ ConnTable::ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared
                         ? static_cast<uint64_t>(absl::ToInt64Milliseconds(cfg_.heartbeat_interval))
                         : 0),
       slab_(kConnStateOffset + handler.state_size(), 16),
-      rate_on_(cfg_.in_bytes_per_sec != 0 || cfg_.in_messages_per_sec != 0) {}
+      rate_on_(cfg_.in_bytes_per_sec != 0 || cfg_.in_messages_per_sec != 0),
+      sink_(sink) {}
 
 ConnTable::~ConnTable() {
   for (uint32_t slot = 0; slot < slab_.capacity(); ++slot) {
@@ -31,7 +32,7 @@ ConnTable::~ConnTable() {
 }
 
 Channel* ConnTable::find(uint64_t token) {
-  uint32_t slot = static_cast<uint32_t>(token);
+  uint32_t slot = static_cast<uint32_t>(token) & ~Channel::kSinkBit;
   uint32_t gen = static_cast<uint32_t>(token >> 32) & 0xFFFFFF;
   if (slot >= slab_.capacity() || !slab_.is_live(slot)) return nullptr;
   if ((slab_.generation(slot) & 0xFFFFFF) != gen) return nullptr;
@@ -102,7 +103,11 @@ void ConnTable::turn_end() {
     // 3. Slots are reused only when the kernel holds nothing of theirs.
   } while (release_closed() && (!redeliver_.empty() || !dirty_.empty() || !closing_.empty()));
   r_.stats().pool_chunks_in_use.set(r_.pool().stats().in_use);
-  if (shutting_down_ && open_ == 0 && lingering_ == 0 && closing_.empty()) r_.stop();
+  if (shutting_down_ && open_ == 0 && lingering_ == 0 && closing_.empty() && !finished_) {
+    finished_ = true;  // nothing of it is left on the reactor: no drain timer either
+    r_.timers().cancel(drain_timer_);
+    drain_timer_ = TimerWheel::kNoTimer;
+  }
 }
 
 void ConnTable::close_all() {

@@ -89,7 +89,9 @@ class ConnectObserver {
 
 class ConnTable final : public IoSink {
  public:
-  ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared);
+  // sink: the table's tag in its channels' tokens (Channel::sink): 0, or 1 for a ClientGroup's
+  // table on a server's reactors (net/reactor_tables.h routes the backend's events by it).
+  ConnTable(Reactor& reactor, HandlerOps& handler, ServerShared& shared, uint8_t sink = 0);
   ~ConnTable() override;  // releases whatever is left, without callbacks
 
   Reactor& reactor() { return r_; }
@@ -109,9 +111,11 @@ class ConnTable final : public IoSink {
   // Abandons a connect still under way (on_connect_failed(kCancelled)); false when it is not.
   bool cancel_connect(uint32_t slot, uint32_t gen);
   bool shutting_down() const { return shutting_down_; }
-  // Graceful shutdown: stop accepting, tell the handler, flush, after drain_timeout reset the
-  // rest; stops the reactor once nothing is left.
+  // Graceful shutdown: stop accepting, cancel connects under way, tell the handler, flush,
+  // after drain_timeout reset the rest. finished() once nothing is left (the reactor's owner
+  // then stops the loop, net/reactor_tables.h).
   void begin_shutdown();
+  bool finished() const { return finished_; }
   // Resets every open connection (with on_close) and releases all slots: end of the loop.
   void close_all();
   void turn_end();
@@ -247,7 +251,9 @@ class ConnTable final : public IoSink {
   std::vector<uint32_t> listener_ids_;
   std::vector<CloseObserver*> close_observers_;
   std::vector<std::shared_ptr<ConnectObserver>> observers_;  // by slot: outgoing connections
+  const uint8_t sink_;
   bool shutting_down_ = false;
+  bool finished_ = false;  // shut down and empty (turn_end): nothing of it left on the reactor
   TimerWheel::TimerId drain_timer_ = TimerWheel::kNoTimer;
 };
 

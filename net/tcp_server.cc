@@ -1,6 +1,7 @@
 #include "net/tcp_server.h"
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,7 @@ TcpServer::TcpServer(const Config& config, std::unique_ptr<HandlerOps> handler,
     : config_(config), handler_(std::move(handler)), group_(config, std::move(clock)) {
   tables_.resize(group_.size());
   shared_.tables.resize(group_.size());
+  for (size_t i = 0; i < group_.size(); ++i) sinks_.push_back(std::make_unique<ReactorTables>());
 }
 
 TcpServer::~TcpServer() {
@@ -48,12 +50,14 @@ absl::Status TcpServer::start() {
   for (size_t i = 0; i < group_.size(); ++i) {
     tables_[i] = std::make_unique<ConnTable>(group_.at(i), *handler_, shared_);
     shared_.tables[i] = tables_[i].get();
+    sinks_[i]->set_server(tables_[i].get());
   }
   absl::Status st = group_.start(
       [&](Reactor& r) -> absl::Status {
         ConnTable* t = tables_[r.index()].get();
-        if (absl::Status s = r.init(t); !s.ok()) return s;
-        r.set_turn_end([t] { t->turn_end(); });
+        ReactorTables* sink = sinks_[r.index()].get();
+        if (absl::Status s = r.init(sink); !s.ok()) return s;
+        r.set_turn_end([sink] { sink->turn_end(); });
         if (r.index() < listeners.size()) {
           uint32_t id = r.index();
           if (absl::Status s = r.backend().add_listener(listeners[id].release(), id); !s.ok()) {
@@ -63,8 +67,11 @@ absl::Status TcpServer::start() {
         }
         return absl::OkStatus();
       },
-      [this](Reactor& r) { tables_[r.index()]->close_all(); });
-  if (!st.ok()) return st;
+      [this](Reactor& r) { sinks_[r.index()]->close_all(); });
+  if (!st.ok()) {
+    for (auto& sink : sinks_) sink->drop_client();  // attached before start: no loop to leave
+    return st;
+  }
   started_ = true;
   return absl::OkStatus();
 }
@@ -73,7 +80,7 @@ void TcpServer::shutdown() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   for (size_t i = 0; i < group_.size(); ++i) {
-    ConnTable* t = tables_[i].get();
+    ReactorTables* t = sinks_[i].get();
     // A full queue is transient: the reactor drains it every turn.
     while (!group_.at(i).post([t] { t->begin_shutdown(); })) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -83,6 +90,39 @@ void TcpServer::shutdown() {
 }
 
 void TcpServer::wait() { group_.wait_exited(); }
+
+absl::Status TcpServer::attach_clients(std::span<ConnTable* const> tables,
+                                       std::function<void(size_t)> on_detached) {
+  if (stopped_) return absl::FailedPreconditionError("the server is shut down");
+  if (tables.size() != sinks_.size()) {
+    return absl::InvalidArgumentError("attach_clients: one table per reactor");
+  }
+  auto detached_from = [on_detached](size_t i) { return [on_detached, i] { on_detached(i); }; };
+  size_t refused = 0;
+  if (!started_) {
+    for (size_t i = 0; i < sinks_.size(); ++i) {
+      refused += sinks_[i]->attach(tables[i], detached_from(i)) ? 0 : 1;
+    }
+  } else {
+    std::vector<std::future<bool>> applied;
+    for (size_t i = 0; i < sinks_.size(); ++i) {
+      auto done = std::make_shared<std::promise<bool>>();
+      applied.push_back(done->get_future());
+      TaskQueue::Task task = [sink = sinks_[i].get(), t = tables[i], d = detached_from(i), done] {
+        done->set_value(sink->attach(t, d));
+      };
+      while (!group_.at(i).post_or_keep(task)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    for (auto& a : applied) refused += a.get() ? 0 : 1;
+  }
+  if (refused != 0) {
+    return absl::FailedPreconditionError(
+        "attach_clients: the server is shutting down, or a client group is attached already");
+  }
+  return absl::OkStatus();
+}
 
 std::string TcpServer::startup_note() const {
   StatsSnapshot s = group_.stats();

@@ -9,13 +9,16 @@
 //   server.shutdown();                               // graceful: drain, then close
 #pragma once
 
+#include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "net/address.h"
 #include "net/conn_table.h"
 #include "net/handler.h"
+#include "net/reactor_tables.h"
 #include "reactor/config.h"
 #include "reactor/reactor_group.h"
 
@@ -47,12 +50,22 @@ class TcpServer {
   // One line for the log: backend in use and features, or why auto fell back to epoll.
   std::string startup_note() const;
 
+  // ClientGroup's side (net/client_group.h): puts tables[i] on reactor i next to the server's
+  // own table. Before start(): at once; while running: applied on each reactor, waited for
+  // (call it from a thread that is not a reactor's, not concurrently with shutdown()).
+  // on_detached(i) runs on reactor i once table i has left it: shut down alone and empty, or
+  // the loops ended. FailedPrecondition when the server is shutting down or shut down, or a
+  // table is attached already; tables attached before the failure leave as said.
+  absl::Status attach_clients(std::span<ConnTable* const> tables,
+                              std::function<void(size_t)> on_detached);
+
  private:
   Config config_;
   std::unique_ptr<HandlerOps> handler_;
   ReactorGroup group_;
   ServerShared shared_;
   std::vector<std::unique_ptr<ConnTable>> tables_;
+  std::vector<std::unique_ptr<ReactorTables>> sinks_;  // per reactor; made with the server
   Address bound_;
   bool started_ = false;
   bool stopped_ = false;

@@ -30,6 +30,8 @@ template <class Pred>
 bool Eventually(Pred pred, int timeout_ms = 5000);
 void SleepMs(int ms);
 uint64_t NowMs();
+// Threads of this process now (/proc/self/task).
+size_t ThreadCount();
 
 template <class Pred>
 bool Eventually(Pred pred, int timeout_ms) {

@@ -3,7 +3,9 @@
 // random source pins every ceiling), a reconnect after the server restarts, and a connect
 // timeout against a listener whose accept backlog is full; a host name resolved again (off
 // the reactor) before each reconnect, with an injected resolver whose answer moves and fails,
-// and with the real getaddrinfo on "localhost".
+// and with the real getaddrinfo on "localhost". A ClientGroup on a server's own reactors: each
+// client's events on the reactor it was put on, its group shut down alone while the server
+// serves on, or closed by the server's shutdown.
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -333,6 +335,79 @@ TEST_CASE("client: stop() cancels a connect under way and closes an open connect
   REQUIRE(Eventually([&] { return rec.close_count() == 1; }));
   test::SleepMs(50);
   CHECK(rec.opens == 1);  // no reconnect after stop()
+}
+
+// Records which reactor each answer arrived on, by client greeting.
+struct Placed {
+  LengthFieldCodec codec{Framed()};
+  std::mutex mu;
+  std::vector<std::pair<std::string, Reactor*>> got;
+  std::atomic<int> closes{0};
+  struct ConnState {
+    std::string name;
+  };
+  void on_open(Connection& c) { codec.encode(c, "hi"); }
+  void on_message(Connection&, std::span<const char> m) {
+    std::lock_guard lock(mu);
+    got.emplace_back(std::string(m.data(), m.size()), Reactor::current());
+  }
+  void on_close(Connection&, CloseReason) { ++closes; }
+  size_t count() {
+    std::lock_guard lock(mu);
+    return got.size();
+  }
+};
+
+TEST_CASE("client: a ClientGroup on a server's reactors", "[client]") {
+  EchoServer backend_handler;
+  TcpServer backend(TestConfig(), backend_handler);
+  REQUIRE(backend.start().ok());
+  EchoServer front_handler;
+  TcpServer front(TestConfig(), front_handler);  // two reactors
+  Placed placed;
+  ClientGroup group(front, placed);
+  REQUIRE(group.start().ok());  // before the server's start
+  REQUIRE(front.start().ok());
+  REQUIRE(group.size() == 2);
+  TcpClient c0(group, 0, backend.address().ToString());
+  TcpClient c1(group, 1, backend.address().ToString());
+  REQUIRE(c0.start().ok());
+  REQUIRE(c1.start().ok());
+  REQUIRE(Eventually([&] { return placed.count() == 2; }));
+  // Each answer was handled on the server reactor its client lives on.
+  REQUIRE(c0.handle().send(std::string("\0\0\0\2c0", 6)).ok());
+  REQUIRE(c1.handle().send(std::string("\0\0\0\2c1", 6)).ok());
+  REQUIRE(Eventually([&] { return placed.count() == 4; }));
+  {
+    std::lock_guard lock(placed.mu);
+    for (auto& [msg, where] : placed.got) {
+      if (msg == "echo:c0") CHECK(where == &front.reactors().at(0));
+      if (msg == "echo:c1") CHECK(where == &front.reactors().at(1));
+      CHECK((where == &front.reactors().at(0) || where == &front.reactors().at(1)));
+    }
+  }
+  CHECK(front.stats().open == 2);  // the group's connections count in the server's stats
+  // The server's own connections are served alongside.
+  Fd fd = test::Connect(front.port());
+  REQUIRE(test::SendAll(fd.get(), std::string("\0\0\0\3abc", 7)));
+  CHECK(test::RecvExactly(fd.get(), 12) == std::string("\0\0\0\10echo:abc", 12));
+
+  SECTION("the group shuts down alone; the server serves on") {
+    group.shutdown();
+    CHECK_FALSE(group.running());
+    CHECK(placed.closes == 2);
+    CHECK(c0.state() == ClientState::kStopped);
+    REQUIRE(test::SendAll(fd.get(), std::string("\0\0\0\3def", 7)));
+    CHECK(test::RecvExactly(fd.get(), 12) == std::string("\0\0\0\10echo:def", 12));
+    CHECK(Eventually([&] { return front.stats().open == 1; }));
+  }
+  SECTION("the server's shutdown closes the group's connections") {
+    front.shutdown();
+    CHECK_FALSE(group.running());
+    CHECK(placed.closes == 2);
+    CHECK(c1.state() == ClientState::kStopped);
+    CHECK(test::WaitClosed(fd.get(), 2000));
+  }
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: the unit tests and the integration
 # suite once per backend, in a normal build, again under ASan+UBSan, and the threaded suite
-# under TSan; after the release flavour, the CLI checks, the kv app against redis-cli and
+# under TSan; after the release flavour, the CLI checks, the gateway example end to end
+# (test/gateway_e2e.sh), the kv app against redis-cli and
 # redis-benchmark (test/clients_kv.sh), the http app against curl and wrk
 # (test/clients_http.sh) and the libFuzzer targets (tools/run_fuzz.sh, FUZZ_SECONDS each).
 # Ends with "tests: N passed, M failed" (Catch2 test cases over all runs, CLI and client
@@ -72,6 +73,8 @@ for flavour in release asan tsan; do
   done
   if [ $flavour = release ]; then
     script "release/cli" cli test/cli_test.sh build/release/tools/percore
+    # docs/examples/gateway.cc against a backend that dies and comes back (Python peers).
+    script "release/gateway" gateway test/gateway_e2e.sh build/release/test/gateway_example
     # The kv app against the real Redis clients (redis-cli, redis-benchmark).
     script "release/kv-clients" kv test/clients_kv.sh build/release/tools/percore
     # The http app against real clients (curl, wrk, raw sockets).
