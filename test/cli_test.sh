@@ -504,7 +504,7 @@ if command -v redis-server >/dev/null; then
     --command 'INCR n:__rand__' "${quick[@]}"
   stop_server
 else
-  echo "skip bench --protocol resp against redis-server (tools/setup.sh --test installs it)"
+  check "redis-server is installed (tools/setup.sh --test installs it)" false
 fi
 if command -v nginx >/dev/null; then
   port=$(free_port)
@@ -536,7 +536,7 @@ CONF
     "${quick[@]}"
   stop_server
 else
-  echo "skip bench --protocol http against nginx (apt-get install nginx-light)"
+  check "nginx is installed (tools/setup.sh --test installs nginx-light)" false
 fi
 "$bin" bench --protocol smtp --target 127.0.0.1:1 >/dev/null 2>"$tmp/lg-bad"
 check "an unknown --protocol is refused, naming the choices" \

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages percore needs, if missing. Safe to run again.
 # Usage: tools/setup.sh [--test]   (--test adds clang, libseccomp-dev and the real clients and
-# servers the tests talk to: redis-tools/redis-server, curl, wrk, python3-websockets, chromium;
-# gnuplot-nox for `percore bench --plot`)
+# servers the tests talk to: redis-tools/redis-server, curl, wrk, nginx-light, python3-websockets,
+# chromium; gnuplot-nox for `percore bench --plot`)
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config g++ liburing-dev libabsl-dev libssl-dev catch2 libcli11-dev)
 [ "${1:-}" = "--test" ] && pkgs+=(clang libclang-rt-14-dev libseccomp-dev redis-tools redis-server curl wrk
-  python3-websockets chromium gnuplot-nox)
+  nginx-light python3-websockets chromium gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
