@@ -78,6 +78,7 @@ void ClientGroup::detached(size_t) {
 }
 
 void ClientGroup::shutdown() {
+  resolver_.shutdown();  // first: no answer is posted to a reactor that is about to stop
   if (!running() || stopped_) return;
   stopped_ = true;
   for (size_t i = 0; i < reactors_->size(); ++i) {

@@ -23,6 +23,7 @@
 #include "net/conn_table.h"
 #include "net/handler.h"
 #include "net/reactor_tables.h"
+#include "net/resolver_thread.h"
 #include "reactor/config.h"
 #include "reactor/reactor_group.h"
 
@@ -61,6 +62,9 @@ class ClientGroup {
   StatsSnapshot stats() const { return reactors_->stats(); }
   const Config& config() const { return config_; }
   bool on_server() const { return own_ == nullptr; }
+  // Where the group's clients resolve host names again before a reconnect: one thread for
+  // the whole group, started by its first lookup, joined by shutdown().
+  ResolverThread& resolver() { return resolver_; }
 
  private:
   void make_tables(uint8_t sink);
@@ -76,6 +80,7 @@ class ClientGroup {
   std::vector<std::unique_ptr<ReactorTables>> sinks_;  // standalone: each reactor's IoSink
   std::atomic<bool> running_{false};
   bool stopped_ = false;
+  ResolverThread resolver_;
   // On a server: tables still on their reactor (detached() counts them down).
   std::mutex mu_;
   std::condition_variable cv_;

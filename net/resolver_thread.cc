@@ -6,49 +6,46 @@
 
 namespace percore {
 
-ResolverThread::ResolverThread(Reactor& reactor, std::string endpoint, Resolve resolve)
-    : reactor_(reactor),
-      endpoint_(std::move(endpoint)),
-      resolve_(std::move(resolve)),
-      thread_([this] { run(); }) {}
-
 ResolverThread::~ResolverThread() { shutdown(); }
 
-void ResolverThread::request(Done done) {
+void ResolverThread::request(Reactor& reactor, std::string endpoint, Resolve resolve, Done done) {
   {
     std::lock_guard lock(mu_);
     if (stop_) return;
-    pending_ = std::move(done);
+    queue_.push_back({&reactor, std::move(endpoint), std::move(resolve), std::move(done)});
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   }
   cv_.notify_one();
 }
 
 void ResolverThread::shutdown() {
+  std::thread t;
   {
     std::lock_guard lock(mu_);
     stop_ = true;
-    pending_ = nullptr;
+    queue_.clear();
+    t = std::move(thread_);
   }
   cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  if (t.joinable()) t.join();
 }
 
 void ResolverThread::run() {
   for (;;) {
-    Done done;
+    Request r;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stop_ || pending_ != nullptr; });
+      cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
       if (stop_) return;
-      done = std::move(pending_);
-      pending_ = nullptr;
+      r = std::move(queue_.front());
+      queue_.pop_front();
     }
-    absl::StatusOr<Address> result = resolve_(endpoint_);
-    TaskQueue::Task task = [done = std::move(done), result = std::move(result)]() mutable {
+    absl::StatusOr<Address> result = r.resolve(r.endpoint);
+    TaskQueue::Task task = [done = std::move(r.done), result = std::move(result)]() mutable {
       std::move(done)(std::move(result));
     };
     // A full task queue is waited out here (this thread may block; the reactor may not).
-    while (!reactor_.post_or_keep(task)) {
+    while (!r.reactor->post_or_keep(task)) {
       {
         std::lock_guard lock(mu_);
         if (stop_) return;

@@ -1,10 +1,12 @@
-// ResolverThread: the thread a TcpClient with a host-name endpoint resolves on before each
-// reconnect, so getaddrinfo (which may block for seconds) never runs on a reactor. The answer
-// is posted back to the client's reactor. Owned by the TcpClient (and shared with its state on
-// the reactor); shutdown() joins the thread, waiting out a resolve in progress.
+// ResolverThread: the one thread a ClientGroup's clients resolve host names on before each
+// reconnect, so getaddrinfo (which may block for seconds) never runs on a reactor. Requests
+// are served in order; each answer is posted to the reactor that asked. Owned by the
+// ClientGroup (started with its first request), joined by the group's shutdown(), which runs
+// on an application thread: a client's stop() never waits for a lookup.
 #pragma once
 
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -23,30 +25,31 @@ class ResolverThread {
   using Resolve = std::function<absl::StatusOr<Address>(const std::string& endpoint)>;
   using Done = absl::AnyInvocable<void(absl::StatusOr<Address>) &&>;
 
-  // reactor: where each answer is delivered; it must outlive this object's shutdown().
-  ResolverThread(Reactor& reactor, std::string endpoint, Resolve resolve);
+  ResolverThread() = default;
   ~ResolverThread();  // shutdown()
   ResolverThread(const ResolverThread&) = delete;
   ResolverThread& operator=(const ResolverThread&) = delete;
 
-  // Any thread: resolve the endpoint once more, then call `done(result)` on the reactor.
-  // One request at a time (a client asks again only after the answer came); ignored after
-  // shutdown().
-  void request(Done done);
-  // No more answers are posted once this returns; joins the thread.
+  // Any thread: resolve `endpoint` with `resolve`, then call `done(result)` on `reactor`
+  // (which must run until shutdown()). Ignored after shutdown().
+  void request(Reactor& reactor, std::string endpoint, Resolve resolve, Done done);
+  // No more answers are posted once this returns; joins the thread (not on a reactor).
   void shutdown();
 
  private:
+  struct Request {
+    Reactor* reactor;
+    std::string endpoint;
+    Resolve resolve;
+    Done done;
+  };
   void run();
 
-  Reactor& reactor_;
-  const std::string endpoint_;
-  const Resolve resolve_;
   std::mutex mu_;
   std::condition_variable cv_;
-  Done pending_;
+  std::deque<Request> queue_;
   bool stop_ = false;
-  std::thread thread_;  // last: started once the members above exist
+  std::thread thread_;  // started by the first request
 };
 
 }  // namespace percore

@@ -40,12 +40,13 @@ absl::Status FailureStatus(const std::string& endpoint, ConnectError e, int err)
 class TcpClient::Core final : public ConnectObserver, public std::enable_shared_from_this<Core> {
  public:
   Core(ConnTable& table, Address addr, std::string endpoint, ClientOptions options,
-       std::shared_ptr<ResolverThread> resolver)
+       ResolverThread* resolver, ResolverThread::Resolve resolve)
       : table_(table),
         addr_(addr),
         endpoint_(std::move(endpoint)),
         opts_(std::move(options)),
-        resolver_(std::move(resolver)),
+        resolver_(resolver),
+        resolve_(std::move(resolve)),
         backoff_(opts_.reconnect, opts_.rng) {}
 
   // The retry timer fired: a host name is resolved again first (its address may have moved).
@@ -57,9 +58,10 @@ class TcpClient::Core final : public ConnectObserver, public std::enable_shared_
       return;
     }
     state_.store(ClientState::kResolving, std::memory_order_relaxed);
-    resolver_->request([w = weak_from_this()](absl::StatusOr<Address> a) {
-      if (std::shared_ptr<Core> self = w.lock()) self->on_resolved(std::move(a));
-    });
+    resolver_->request(table_.reactor(), endpoint_, resolve_,
+                       [w = weak_from_this()](absl::StatusOr<Address> a) {
+                         if (std::shared_ptr<Core> self = w.lock()) self->on_resolved(std::move(a));
+                       });
   }
 
   void on_resolved(absl::StatusOr<Address> a) {
@@ -158,7 +160,8 @@ class TcpClient::Core final : public ConnectObserver, public std::enable_shared_
   Address addr_;  // resolved again before each reconnect for a host name
   const std::string endpoint_;
   const ClientOptions opts_;
-  const std::shared_ptr<ResolverThread> resolver_;  // null: nothing to resolve
+  ResolverThread* const resolver_;  // the group's; null: nothing to resolve
+  const ResolverThread::Resolve resolve_;
   Backoff backoff_;
   TimerWheel::TimerId retry_ = TimerWheel::kNoTimer;
   ConnHandle conn_;  // the connection connecting or open, for stop()
@@ -220,11 +223,8 @@ absl::Status TcpClient::start() {
   auto addr = name ? resolve(endpoint_) : ResolveEndpoint(endpoint_);
   if (!addr.ok()) return addr.status();
   addr_ = *addr;
-  if (name) {
-    resolver_ = std::make_shared<ResolverThread>(group_.reactor(reactor_), endpoint_, resolve);
-  }
   core_ = std::make_shared<Core>(group_.table(reactor_), addr_, endpoint_, std::move(options_),
-                                 resolver_);
+                                 name ? &group_.resolver() : nullptr, std::move(resolve));
   core_->state_.store(ClientState::kConnecting);
   if (!group_.reactor(reactor_).post([c = core_] { c->connect_now(); })) {
     return absl::ResourceExhaustedError("TcpClient::start: the reactor's task queue is full");
@@ -232,10 +232,7 @@ absl::Status TcpClient::start() {
   return absl::OkStatus();
 }
 
-void TcpClient::stop() {
-  stop_core();
-  if (resolver_ != nullptr) resolver_->shutdown();  // after the core: it asks no more
-}
+void TcpClient::stop() { stop_core(); }
 
 void TcpClient::stop_core() {
   if (core_ == nullptr || !group_.running()) return;

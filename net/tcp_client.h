@@ -43,7 +43,7 @@ struct ClientOptions {
   // Each reconnect scheduled: its delay (drawn under the back-off's ceiling).
   std::function<void(uint64_t delay_ms)> on_reconnect_scheduled;
   // "host:port" to an address. Runs in start() on its caller, then before every reconnect on
-  // the client's resolver thread (never a reactor). Null: ResolveEndpoint (getaddrinfo).
+  // the group's resolver thread (never a reactor). Null: ResolveEndpoint (getaddrinfo).
   // Literal addresses and Unix paths are never resolved.
   ResolverThread::Resolve resolver;
 };
@@ -59,7 +59,7 @@ enum class ClientState : uint8_t { kIdle, kResolving, kConnecting, kConnected, k
 class TcpClient {
  public:
   // endpoint: "host:port", "[v6]:port", "unix:/path"; host names resolve in start() and again
-  // before each reconnect (on a thread of the client's own).
+  // before each reconnect (on the group's resolver thread).
   TcpClient(ClientGroup& group, size_t reactor, std::string endpoint, ClientOptions options = {});
   ~TcpClient();  // stop()
   TcpClient(const TcpClient&) = delete;
@@ -67,12 +67,11 @@ class TcpClient {
 
   // Resolves the endpoint on the calling thread (getaddrinfo may block: never call it on a
   // reactor) and posts the first connect. InvalidArgument/NotFound when it cannot resolve.
-  // A host name also gets its resolver thread here.
   absl::Status start();
   // No more reconnects; a connect under way is cancelled, an open connection closed
   // (graceful). Any thread; from a foreign thread it returns once the reactor applied it,
-  // so the option callbacks are not called afterwards. Joins the resolver thread, so it may
-  // wait out a resolve in progress.
+  // so the option callbacks are not called afterwards. A lookup in progress is not waited
+  // for: its answer finds the client stopped.
   void stop();
 
   // Any thread. The open connection's handle, or an invalid one.
@@ -94,7 +93,6 @@ class TcpClient {
   ClientOptions options_;  // until start() hands them to the core
   Address addr_;
   std::shared_ptr<Core> core_;
-  std::shared_ptr<ResolverThread> resolver_;  // host names only
 };
 
 // "host:port" to an address: literals parse, names (localhost too) go through getaddrinfo

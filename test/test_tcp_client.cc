@@ -485,6 +485,66 @@ TEST_CASE("client: a host name is resolved again before each reconnect", "[clien
   CHECK(messages[0].find("no such name") != std::string::npos);
 }
 
+TEST_CASE("client: one resolver thread per group, and stop() never waits for a lookup",
+          "[client][resolve]") {
+  EchoServer echo;
+  TcpServer first(TestConfig(), echo), second(TestConfig(), echo);
+  REQUIRE(first.start().ok());
+  REQUIRE(second.start().ok());
+  Recorder rec;
+  ClientGroup group(ClientConfig(), rec);
+  REQUIRE(group.start().ok());
+  // Lookups after start() hang until released, like a DNS server that does not answer.
+  std::atomic<bool> release{false};
+  std::atomic<int> blocked{0};
+  std::mutex mu;
+  std::vector<std::thread::id> lookup_threads;
+  std::atomic<int> starts{0};
+  ClientOptions o;
+  o.reconnect.initial = absl::Milliseconds(5);
+  o.reconnect.max = absl::Milliseconds(10);
+  o.resolver = [&](const std::string&) -> absl::StatusOr<Address> {
+    if (starts < 2) {  // each client's start(), on this thread
+      ++starts;
+      return first.address();
+    }
+    {
+      std::lock_guard lock(mu);
+      lookup_threads.push_back(std::this_thread::get_id());
+    }
+    ++blocked;
+    for (int i = 0; i < 2000 && !release; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    --blocked;
+    return second.address();
+  };
+  TcpClient a(group, 0, "svc.test:7000", o), b(group, 0, "svc.test:7000", o);
+  REQUIRE(a.start().ok());
+  REQUIRE(b.start().ok());
+  REQUIRE(Eventually([&] { return rec.opens == 2; }));
+  first.shutdown();  // both reconnect, so both look the name up again
+  REQUIRE(Eventually([&] {
+    return blocked == 1 && a.state() == ClientState::kResolving &&
+           b.state() == ClientState::kResolving;
+  }));
+  // One lookup hangs and the other waits behind it; stopping a client must not wait.
+  std::atomic<bool> stopped{false};
+  std::thread stopper([&] {
+    a.stop();
+    stopped = true;
+  });
+  bool returned = Eventually([&] { return stopped.load(); });
+  CHECK(returned);
+  CHECK(blocked == 1);  // it returned while the lookup still hung
+  release = true;
+  stopper.join();
+  REQUIRE(Eventually([&] { return b.state() == ClientState::kConnected; }));
+  CHECK(second.stats().accepted >= 1);
+  std::lock_guard lock(mu);
+  REQUIRE(lookup_threads.size() >= 2);
+  for (std::thread::id t : lookup_threads) CHECK(t == lookup_threads[0]);  // one thread
+}
+
 TEST_CASE("client: \"localhost\" is resolved again when the server comes back",
           "[client][resolve]") {
   // Listen where this host's resolver says localhost is (127.0.0.1 or ::1).
