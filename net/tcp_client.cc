@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "net/connection.h"
@@ -195,6 +196,9 @@ absl::StatusOr<Address> ResolveEndpoint(const std::string& endpoint) {
   hints.ai_flags = AI_NUMERICSERV;
   addrinfo* res = nullptr;
   if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    // "localhost" is loopback whatever the host's files say (RFC 6761 6.3): a bare container
+    // root without /etc/hosts must not lose it. Address::Parse maps it to 127.0.0.1.
+    if (literal.ok() && absl::AsciiStrToLower(host) == "localhost") return literal;
     return absl::NotFoundError(absl::StrFormat("resolve '%s': %s", endpoint, ::gai_strerror(rc)));
   }
   Address a = Address::FromSockaddr(res->ai_addr, res->ai_addrlen);
