@@ -282,7 +282,19 @@ void ClientPool::dispatch(std::string request, Callback done) {
         if (eligible(i) && (h = clients_[i]->handle()).valid()) pick = static_cast<int>(i);
       }
     } else {
+      // The least loaded by the counts alone first: one handle() read, not one per connection,
+      // when that one is up (as it almost always is); else the scan that skips those down.
       uint32_t best = UINT32_MAX;
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t load = pending_[i].load(std::memory_order_relaxed);
+        if (load < best && eligible(i)) {
+          best = load;
+          pick = static_cast<int>(i);
+        }
+      }
+      if (pick >= 0 && (h = clients_[pick]->handle()).valid()) break;
+      pick = -1;
+      best = UINT32_MAX;
       for (size_t i = 0; i < n; ++i) {
         if (!eligible(i)) continue;
         ConnHandle c = clients_[i]->handle();
