@@ -2,7 +2,6 @@
 
 #include <chrono>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "net/connection.h"
 #include "net/tcp_server.h"
@@ -40,18 +39,23 @@ uint64_t SteadyMs() {
 
 }  // namespace
 
-// The pool's handler on its ClientGroup: each connection's pending requests live in its
-// ConnState (slab slot), keyed by id, each with its timeout on the reactor's wheel.
+// The pool's handler on its ClientGroup. Ids on a connection are consecutive and every
+// request has the same timeout, so a connection's pending requests are a FIFO in send order
+// (deadlines ascending): an answer finds its request by index (id - base_id), and one timer
+// per connection, on the oldest one's deadline, does every request's timeout. An entry whose
+// request ended stays until those before it end too; with a backend answering out of order,
+// the FIFO spans at most one request timeout's worth of sends.
 class ClientPool::Handler {
  public:
   struct Pending {
-    Callback done;
-    TimerWheel::TimerId timer;
+    Callback done;  // empty once answered or failed
+    uint64_t due;   // reactor ms
     uint32_t client;
   };
   struct ConnState {
-    uint64_t next_id = 1;
-    absl::flat_hash_map<uint64_t, Pending> pending;
+    uint64_t base_id = 1;  // the id of pending.front()
+    std::deque<Pending> pending;
+    TimerWheel::TimerId timer = TimerWheel::kNoTimer;  // on pending.front().due
   };
 
   explicit Handler(ClientPool& pool) : codec(Frames(pool.opts_.max_frame)), pool_(pool) {}
@@ -63,25 +67,29 @@ class ClientPool::Handler {
       c.close(CloseMode::kGraceful, CloseReason::kMalformed);
       return;
     }
-    auto& pending = c.state<ConnState>().pending;
-    auto it = pending.find(GetU64(m.data()));
-    if (it == pending.end()) {  // its request timed out: nobody waits for it any more
+    ConnState& st = c.state<ConnState>();
+    const uint64_t at = GetU64(m.data()) - st.base_id;      // ids below base_id wrap to huge
+    if (at >= st.pending.size() || !st.pending[at].done) {  // timed out: nobody waits for it
       pool_.counters(c).late.add();
       return;
     }
-    Pending p = std::move(it->second);
-    pending.erase(it);
-    c.reactor().timers().cancel(p.timer);
+    Callback done = std::move(st.pending[at].done);
+    st.pending[at].done = nullptr;
+    const uint32_t client = st.pending[at].client;
+    drop_ended(st);
     pool_.counters(c).answered.add();
-    std::move(p.done)(std::string(m.data() + kIdBytes, m.size() - kIdBytes));
-    pool_.finish_one(p.client);
+    std::move(done)(std::string(m.data() + kIdBytes, m.size() - kIdBytes));
+    pool_.finish_one(client);
   }
 
   void on_close(Connection& c, CloseReason reason) {
-    absl::flat_hash_map<uint64_t, Pending> lost;
-    lost.swap(c.state<ConnState>().pending);
-    for (auto& [id, p] : lost) {
-      c.reactor().timers().cancel(p.timer);
+    ConnState& st = c.state<ConnState>();
+    std::deque<Pending> lost;
+    lost.swap(st.pending);
+    if (st.timer != TimerWheel::kNoTimer) c.reactor().timers().cancel(st.timer);
+    st.timer = TimerWheel::kNoTimer;
+    for (Pending& p : lost) {
+      if (!p.done) continue;
       pool_.counters(c).failed_disconnect.add();
       std::move(p.done)(
           absl::UnavailableError(absl::StrCat("connection to ", pool_.opts_.endpoint, " closed (",
@@ -90,44 +98,68 @@ class ClientPool::Handler {
     }
   }
 
-  // On the connection's reactor: the request's deadline passed.
-  void on_timeout(ConnHandle h, uint64_t id) {
+  // On the connection's reactor: the oldest request's deadline passed (or the request the
+  // timer was set for ended, and a later one is the oldest now).
+  void on_timer(ConnHandle h) {
     Connection* c = pool_.group_->table(h.reactor_index()).lookup(h.slot(), h.generation());
-    if (c == nullptr) return;  // closed: on_close failed it
-    auto& pending = c->state<ConnState>().pending;
-    auto it = pending.find(id);
-    if (it == pending.end()) return;
-    Pending p = std::move(it->second);
-    pending.erase(it);
-    pool_.counters(*c).timed_out.add();
-    std::move(p.done)(absl::DeadlineExceededError(
-        absl::StrCat("request to ", pool_.opts_.endpoint, " timed out after ",
-                     absl::FormatDuration(pool_.opts_.request_timeout))));
-    pool_.finish_one(p.client);
+    if (c == nullptr) return;  // closed: on_close failed what was pending
+    ConnState& st = c->state<ConnState>();
+    st.timer = TimerWheel::kNoTimer;
+    const uint64_t now = c->reactor().now_ms();
+    // A callback may send on this connection (and arm the timer): the FIFO is re-read each time.
+    while (!st.pending.empty() && st.pending.front().due <= now) {
+      Pending p = std::move(st.pending.front());
+      st.pending.pop_front();
+      ++st.base_id;
+      if (!p.done) continue;
+      pool_.counters(*c).timed_out.add();
+      std::move(p.done)(absl::DeadlineExceededError(
+          absl::StrCat("request to ", pool_.opts_.endpoint, " timed out after ",
+                       absl::FormatDuration(pool_.opts_.request_timeout))));
+      pool_.finish_one(p.client);
+    }
+    drop_ended(st);
+    if (st.timer != TimerWheel::kNoTimer) c->reactor().timers().cancel(st.timer);
+    st.timer = TimerWheel::kNoTimer;
+    arm(*c, st);
   }
 
   // On the connection's reactor: one frame, one send.
-  void send(Connection& c, uint32_t client, std::string& request, Callback& done) {
+  void send(Connection& c, uint32_t client, std::string_view request, Callback& done) {
     ConnState& st = c.state<ConnState>();
-    const uint64_t id = st.next_id++;
+    const uint64_t id = st.base_id + st.pending.size();
     char head[kHeadBytes];
     PutBE(head, kIdBytes + request.size(), 4);
     PutBE(head + 4, id, kIdBytes);
-    if (c.send({std::string_view(head, kHeadBytes), std::string_view(request)}) ==
-        SendResult::kClosed) {
+    if (c.send({std::string_view(head, kHeadBytes), request}) == SendResult::kClosed) {
       pool_.fail(client, std::move(done), "connection closing");
       return;
     }
-    Reactor& r = c.reactor();
-    const uint64_t due =
-        r.now_ms() + static_cast<uint64_t>(absl::ToInt64Milliseconds(pool_.opts_.request_timeout));
-    TimerWheel::TimerId t = r.timers().add(due, [this, h = c.handle(), id] { on_timeout(h, id); });
-    st.pending.emplace(id, Pending{std::move(done), t, client});
+    st.pending.push_back(Pending{std::move(done), c.reactor().now_ms() + timeout_ms_, client});
+    if (st.timer == TimerWheel::kNoTimer) arm(c, st);
     pool_.counters(c).sent.add();
   }
 
  private:
+  // Pops the ended requests at the front, so the front is the oldest one still waiting.
+  static void drop_ended(ConnState& st) {
+    while (!st.pending.empty() && !st.pending.front().done) {
+      st.pending.pop_front();
+      ++st.base_id;
+    }
+  }
+  // The timer stays on an older deadline when that request ends first: it then fires early,
+  // and re-arms for the oldest one. One timer operation per connection per timeout period.
+  void arm(Connection& c, ConnState& st) {
+    if (st.pending.empty()) return;
+    st.timer =
+        c.reactor().timers().add(st.pending.front().due, [this, h = c.handle()] { on_timer(h); });
+  }
+
+ private:
   ClientPool& pool_;
+  const uint64_t timeout_ms_ =
+      static_cast<uint64_t>(absl::ToInt64Milliseconds(pool_.opts_.request_timeout));
 };
 
 ClientPool::ClientPool(const Config& config, ClientPoolOptions options)
@@ -176,17 +208,32 @@ void ClientPool::shutdown() {
 }
 
 absl::Status ClientPool::call(std::string request, Callback done) {
+  if (locked_admission()) return admit_locked(request, done);
+  size_t now = in_flight_.load(std::memory_order_relaxed);
+  do {
+    if (opts_.max_in_flight != 0 && now >= opts_.max_in_flight) {
+      n_.rejected_in_flight.fetch_add(1, std::memory_order_relaxed);
+      return absl::ResourceExhaustedError(
+          absl::StrCat("client pool: ", opts_.max_in_flight, " requests in flight, queue full"));
+    }
+  } while (!in_flight_.compare_exchange_weak(now, now + 1, std::memory_order_relaxed));
+  n_.calls.fetch_add(1, std::memory_order_relaxed);
+  note_peak(now + 1);
+  dispatch(std::move(request), std::move(done));
+  return absl::OkStatus();
+}
+
+absl::Status ClientPool::admit_locked(std::string& request, Callback& done) {
   std::unique_lock lock(mu_);
   if (!bucket_.take()) {
     n_.rejected_rate.fetch_add(1, std::memory_order_relaxed);
     return absl::ResourceExhaustedError("client pool: rate limit");
   }
-  if (opts_.max_in_flight == 0 || in_flight_ < opts_.max_in_flight) {
-    ++in_flight_;
+  const size_t now = in_flight_.load(std::memory_order_relaxed);
+  if (opts_.max_in_flight == 0 || now < opts_.max_in_flight) {
+    in_flight_.store(now + 1, std::memory_order_relaxed);
     n_.calls.fetch_add(1, std::memory_order_relaxed);
-    if (in_flight_ > n_.peak.load(std::memory_order_relaxed)) {
-      n_.peak.store(in_flight_, std::memory_order_relaxed);
-    }
+    note_peak(now + 1);
     lock.unlock();
     dispatch(std::move(request), std::move(done));
     return absl::OkStatus();
@@ -200,6 +247,13 @@ absl::Status ClientPool::call(std::string request, Callback done) {
   n_.rejected_in_flight.fetch_add(1, std::memory_order_relaxed);
   return absl::ResourceExhaustedError(
       absl::StrCat("client pool: ", opts_.max_in_flight, " requests in flight, queue full"));
+}
+
+void ClientPool::note_peak(size_t in_flight) {
+  uint64_t peak = n_.peak.load(std::memory_order_relaxed);
+  while (in_flight > peak &&
+         !n_.peak.compare_exchange_weak(peak, in_flight, std::memory_order_relaxed)) {
+  }
 }
 
 int ClientPool::own_reactor() {
@@ -228,7 +282,19 @@ void ClientPool::dispatch(std::string request, Callback done) {
         if (eligible(i) && (h = clients_[i]->handle()).valid()) pick = static_cast<int>(i);
       }
     } else {
+      // The least loaded by the counts alone first: one handle() read, not one per connection,
+      // when that one is up (as it almost always is); else the scan that skips those down.
       uint32_t best = UINT32_MAX;
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t load = pending_[i].load(std::memory_order_relaxed);
+        if (load < best && eligible(i)) {
+          best = load;
+          pick = static_cast<int>(i);
+        }
+      }
+      if (pick >= 0 && (h = clients_[pick]->handle()).valid()) break;
+      pick = -1;
+      best = UINT32_MAX;
       for (size_t i = 0; i < n; ++i) {
         if (!eligible(i)) continue;
         ConnHandle c = clients_[i]->handle();
@@ -275,9 +341,13 @@ void ClientPool::fail(uint32_t client, Callback done, std::string_view why) {
 
 void ClientPool::finish_one(uint32_t client) {
   if (client != kNoClient) pending_[client].fetch_sub(1, std::memory_order_relaxed);
+  if (!locked_admission()) {
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
   std::unique_lock lock(mu_);
   if (queue_.empty()) {
-    --in_flight_;
+    in_flight_.fetch_sub(1, std::memory_order_relaxed);
     return;
   }
   Queued next = std::move(queue_.front());  // takes over the ending request's room
@@ -325,7 +395,7 @@ ClientPool::Stats ClientPool::stats() const {
   for (const ReactorStats& p : s.per_reactor) s.connected += p.connected;
   s.connections = clients_.size();
   std::lock_guard lock(mu_);
-  s.in_flight = in_flight_;
+  s.in_flight = in_flight_.load(std::memory_order_relaxed);
   s.queued = queue_.size();
   return s;
 }

@@ -102,8 +102,8 @@ class ClientPool {
   Stats stats() const;
   // Adds this pool's stats to `registry` (the http app's /metrics) under the pool="name" label
   // (options.name, or the endpoint) until the Registration is destroyed: before shutdown()
-  // (stats() reads the pool's clients, which shutdown() releases). Each pool writes whole
-  // families, so a second pool in one registry repeats their "# TYPE" lines.
+  // (stats() reads the pool's clients, which shutdown() releases). Several pools in one
+  // registry share the families: the registry prints each "# TYPE" line once.
   [[nodiscard]] MetricsRegistry::Registration export_metrics(MetricsRegistry& registry) const;
 
  private:
@@ -115,6 +115,8 @@ class ClientPool {
   static constexpr uint32_t kNoClient = UINT32_MAX;
   void dispatch(std::string request, Callback done);
   int own_reactor();  // the caller's reactor, when local_first and it is one of the pool's
+  absl::Status admit_locked(std::string& request, Callback& done);
+  void note_peak(size_t in_flight);
   void fail(uint32_t client, Callback done, std::string_view why);
   void finish_one(uint32_t client);  // an in-flight request ended: room for a queued one
 
@@ -125,8 +127,11 @@ class ClientPool {
   std::unique_ptr<std::atomic<uint32_t>[]> pending_;  // per client, for kLeastPending
   std::atomic<uint32_t> next_rr_{0};
 
-  mutable std::mutex mu_;  // admission: in-flight count, queue, bucket
-  size_t in_flight_ = 0;
+  // Admission. Without a queue and a rate limit, in_flight_ alone decides, lock-free; with
+  // either, mu_ guards the count (still written atomically, for stats()), queue and bucket.
+  bool locked_admission() const { return opts_.max_queued > 0 || opts_.rate > 0; }
+  mutable std::mutex mu_;
+  std::atomic<size_t> in_flight_{0};
   std::deque<Queued> queue_;
   TokenBucket bucket_;
 

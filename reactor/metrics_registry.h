@@ -14,7 +14,7 @@ namespace percore {
 
 class MetricsRegistry {
  public:
-  // Appends complete "# TYPE" families and samples to `out`. Called on the exporter's thread
+  // Appends "# TYPE" lines and samples to `out`. Called on the exporter's thread
   // (a reactor of the serving server): it must not block.
   using Source = std::function<void(std::string& out)>;
 
@@ -41,7 +41,8 @@ class MetricsRegistry {
 
   // Any thread. Sources render in the order they were added.
   [[nodiscard]] Registration add(Source source);
-  // Any thread: every source's text, concatenated.
+  // Any thread: every source's text, each family once: a family several sources write (two
+  // ClientPools) gets one "# TYPE" line and all their samples together under it.
   std::string Render() const;
 
  private:

@@ -533,5 +533,49 @@ TEST_CASE("pool: its counters reach the http app's /metrics", "[pool][metrics]")
   web.shutdown();
 }
 
+// Strict Prometheus parsers reject a second "# TYPE" line for one name, and a family whose
+// samples are split: two pools in one registry must share each family.
+TEST_CASE("pool: two pools in one registry print each family once", "[pool][metrics]") {
+  Fixture f;
+  ClientPoolOptions oa = f.Options(1), ob = f.Options(1);
+  oa.name = "a";
+  ob.name = "b";
+  ClientPool a(f.PoolConfig(), oa), b(f.PoolConfig(), ob);
+  REQUIRE(a.start().ok());
+  REQUIRE(b.start().ok());
+  MetricsRegistry registry;
+  MetricsRegistry::Registration ra = a.export_metrics(registry);
+  MetricsRegistry::Registration rb = b.export_metrics(registry);
+  const std::string text = registry.Render();
+
+  std::map<std::string, int> type_lines;
+  std::map<std::string, int> groups;  // runs of lines of one family: 1 each when together
+  std::string last;
+  int samples_a = 0, samples_b = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::string family;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      family = line.substr(7, line.find(' ', 7) - 7);
+      ++type_lines[family];
+    } else {
+      family = line.substr(0, line.find('{'));
+      samples_a += line.find("pool=\"a\"") != std::string::npos;
+      samples_b += line.find("pool=\"b\"") != std::string::npos;
+    }
+    if (family != last) ++groups[family];
+    last = family;
+  }
+  CHECK(type_lines.size() == 21);  // 15 pool families, 6 per-reactor ones
+  for (const auto& [family, n] : type_lines) {
+    INFO(family);
+    CHECK(n == 1);
+    CHECK(groups[family] == 1);
+  }
+  CHECK(samples_a == 21);
+  CHECK(samples_b == 21);
+  CHECK(samples_a + samples_b + 21 == std::count(text.begin(), text.end(), '\n'));
+}
+
 }  // namespace
 }  // namespace percore
