@@ -1,8 +1,12 @@
 // The bench's load client must catch a server that answers wrong, or it measures nothing: each
 // protocol against the matching in-process app, and against a server that gets one thing wrong.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -16,6 +20,7 @@
 #include "tools/apps/kv.h"
 #include "tools/apps/line.h"
 #include "tools/apps/ws.h"
+#include "tools/bench_protocol.h"
 #include "tools/load_client.h"
 #include "tools/load_worker.h"
 
@@ -90,6 +95,45 @@ struct RawWsEcho {
     upgraded.erase(&c);
   }
 };
+
+// Echoes, and notes each connection's peer address with the first byte it sent: the first
+// byte of request 0 tells the raw protocol's connections apart (see WhoSent).
+struct PeerRecorder {
+  std::mutex mu;
+  std::map<const Connection*, std::pair<std::string, char>> first;  // peer IP, first byte
+  std::vector<std::pair<std::string, char>> seen;                   // of closed connections too
+
+  size_t on_data(Connection& c, std::span<const char> in) {
+    std::lock_guard lock(mu);
+    if (!first.contains(&c)) {
+      sockaddr_in peer{};
+      socklen_t len = sizeof peer;
+      ::getpeername(c.fd(), reinterpret_cast<sockaddr*>(&peer), &len);
+      char ip[INET_ADDRSTRLEN] = "?";
+      ::inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip);
+      first[&c] = {ip, in[0]};
+      seen.emplace_back(ip, in[0]);
+    }
+    c.send(std::string_view(in.data(), in.size()));
+    return in.size();
+  }
+  void on_close(Connection& c, CloseReason) {
+    std::lock_guard lock(mu);
+    first.erase(&c);
+  }
+};
+
+// Which of `conns` raw connections opens with `byte` (-1: none or several).
+int WhoSent(const tools::LoadOptions& opt, char byte) {
+  auto proto = tools::MakeBenchProtocol(opt);
+  int who = -1;
+  for (int c = 0; c < opt.conns; ++c) {
+    std::string request;
+    (*proto)->AppendRequest(static_cast<uint32_t>(c), 0, request);
+    if (request[0] == byte) who = who == -1 ? c : -2;
+  }
+  return who < 0 ? -1 : who;
+}
 
 tools::LoadOptions Options(uint16_t port, std::string protocol) {
   tools::LoadOptions opt;
@@ -197,6 +241,32 @@ TEST_CASE("load client: each protocol passes against its app", "[bench]") {
     CheckClean(r);
     CHECK(r.connect_max_us >= r.connect_p50_us);
   }
+}
+
+TEST_CASE("load client: --source-ips binds round-robin, --client-threads spreads", "[bench]") {
+  PeerRecorder h;
+  tools::LoadOptions opt = Options(0, "raw");
+  opt.source_ips = "127.0.0.2-127.0.0.5";
+  opt.threads = 3;
+  tools::LoadResult r = Drive(h, opt);
+  CheckClean(r);
+  // The server saw each of the 8 connections from source 2 + (i mod 4).
+  REQUIRE(h.seen.size() == 8);
+  std::set<int> who;
+  for (const auto& [ip, byte] : h.seen) {
+    int c = WhoSent(opt, byte);
+    INFO("a connection from " << ip << " opened with byte " << int(byte));
+    REQUIRE(c >= 0);
+    who.insert(c);
+    CHECK(ip == "127.0.0." + std::to_string(2 + c % 4));
+  }
+  CHECK(who.size() == 8);
+  // Connection i on thread i mod 3: 3, 3 and 2 connections, each thread doing its share.
+  REQUIRE(r.threads.size() == 3);
+  CHECK(r.threads[0].connected == 3);
+  CHECK(r.threads[1].connected == 3);
+  CHECK(r.threads[2].connected == 2);
+  for (const auto& t : r.threads) CHECK(t.msgs > 0);
 }
 
 TEST_CASE("load client: each checker catches a wrong reply, by kind", "[bench]") {

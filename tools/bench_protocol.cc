@@ -4,6 +4,30 @@
 
 namespace percore::tools {
 
+void BenchProtocol::AppendRequests(uint32_t conn, uint64_t k, uint64_t n, std::string& out) const {
+  for (uint64_t i = 0; i < n; ++i) AppendRequest(conn, k + i, out);
+}
+
+void BenchProtocol::CheckReplies(uint32_t conn, uint64_t k, std::string_view in, uint64_t max,
+                                 ReplyBatch* out) const {
+  while (out->replies < max) {
+    ReplyCheck r = CheckReply(conn, k + out->replies, in.substr(out->consumed));
+    if (r.kind == ReplyCheck::Kind::kNeedMore) return;
+    if (r.kind == ReplyCheck::Kind::kError) {
+      out->error = true;
+      out->error_kind = std::move(r.error_kind);
+      out->what = std::move(r.what);
+      return;
+    }
+    ++out->replies;
+    out->consumed += r.consumed;
+    if (r.close_after) {
+      out->close_after = true;
+      return;
+    }
+  }
+}
+
 absl::StatusOr<std::unique_ptr<BenchProtocol>> MakeBenchProtocol(const LoadOptions& opt) {
   std::string name = opt.protocol;
   if (opt.frame_header == 2 && (name == "raw" || name == "length"))

@@ -31,6 +31,18 @@ struct ReplyCheck {
   }
 };
 
+// The verdict on a run of replies at the front of a connection's input: `replies` whole replies
+// checked and good, taking `consumed` bytes; then either more input is needed, or (error) the
+// next reply is wrong, or (close_after) the server closes after the last one counted. The text
+// is only built for an error, so a good batch costs no string work.
+struct ReplyBatch {
+  uint64_t replies = 0;
+  size_t consumed = 0;
+  bool close_after = false;
+  bool error = false;
+  std::string error_kind, what;  // error: as in ReplyCheck
+};
+
 class BenchProtocol {
  public:
   virtual ~BenchProtocol() = default;
@@ -44,6 +56,16 @@ class BenchProtocol {
   virtual void AppendRequest(uint32_t conn, uint64_t k, std::string& out) const = 0;
   // Checks the reply to request k of `conn` at the front of `in`.
   virtual ReplyCheck CheckReply(uint32_t conn, uint64_t k, std::string_view in) const = 0;
+
+  // Requests k .. k + n - 1 of `conn`, appended to `out`. The default calls AppendRequest n
+  // times; the echo protocols make them in one pass.
+  virtual void AppendRequests(uint32_t conn, uint64_t k, uint64_t n, std::string& out) const;
+  // Checks the replies to requests k, k + 1, ... (at most `max`) at the front of `in` into *out
+  // (which starts empty). The default calls CheckReply per reply; the echo protocols compare
+  // the whole run at once, as a plain echo client does, so checking every byte costs about as
+  // much as one memcmp of the read.
+  virtual void CheckReplies(uint32_t conn, uint64_t k, std::string_view in, uint64_t max,
+                            ReplyBatch* out) const;
 };
 
 // The protocol opt.protocol names ("length" is also chosen by frame_header == 2), or why the

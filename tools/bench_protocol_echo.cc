@@ -1,5 +1,6 @@
 // The echo protocols: raw bytes, lines and length-framed messages. Each request comes back
 // byte for byte, so the check regenerates the request and compares.
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -46,8 +47,56 @@ class RawProtocol : public BenchProtocol {
     }
     return ReplyCheck::Reply(size_);
   }
+  void AppendRequests(uint32_t c, uint64_t k, uint64_t n, std::string& out) const override {
+    const size_t at = out.size();
+    out.resize(at + n * size_);
+    const char d = Delta(c);
+    char* o = out.data() + at;
+    Pieces(k * size_, n * size_, [&](const char* p, size_t from, size_t m) {
+      for (size_t i = 0; i < m; ++i) o[from + i] = static_cast<char>(p[i] + d);
+    });
+  }
+  void CheckReplies(uint32_t c, uint64_t k, std::string_view in, uint64_t max,
+                    ReplyBatch* out) const override {
+    const uint64_t n = std::min<uint64_t>(in.size() / size_, max);
+    const char d = Delta(c);
+    uint8_t diff = 0;
+    Pieces(k * size_, n * size_, [&](const char* p, size_t from, size_t m) {
+      const char* q = in.data() + from;
+      for (size_t i = 0; i < m; ++i) diff |= static_cast<uint8_t>(q[i] - p[i] - d);
+    });
+    if (diff == 0) {
+      out->replies = n;
+      out->consumed = n * size_;
+      return;
+    }
+    size_t bad = 0;  // rare: find the first wrong byte, then say which reply holds it
+    Pieces(k * size_, n * size_, [&](const char* p, size_t from, size_t m) {
+      for (size_t i = 0; i < m && bad == 0; ++i) {
+        if (static_cast<char>(in[from + i] - p[i] - d) != 0) bad = from + i + 1;
+      }
+    });
+    --bad;
+    out->replies = bad / size_;
+    out->consumed = out->replies * size_;
+    out->error = true;
+    out->error_kind = "mismatch";
+    out->what = absl::StrFormat("byte %d of reply %d on connection %d differs", bad % size_,
+                                k + out->replies, c);
+  }
 
  private:
+  // Calls f(p, from, m) for the consecutive pieces of connection 0's stream from byte `start`,
+  // `len` bytes in all: p is the pattern at stream byte start + from, m bytes of it.
+  template <class F>
+  void Pieces(uint64_t start, size_t len, F f) const {
+    for (size_t from = 0; from < len;) {
+      const size_t off = (start + from) % kPeriod;
+      const size_t m = std::min(len - from, pattern_.size() - off);
+      f(pattern_.data() + off, from, m);
+      from += m;
+    }
+  }
   const char* Window(uint64_t k) const { return pattern_.data() + (k * size_) % kPeriod; }
   static char Delta(uint32_t c) { return static_cast<char>(c * 97); }
   size_t size_;
@@ -75,6 +124,32 @@ class EchoProtocol : public BenchProtocol {
           "mismatch", absl::StrFormat("byte %d of reply %d on connection %d differs", i, k, c));
     }
     return ReplyCheck::Reply(size_);
+  }
+  void AppendRequests(uint32_t c, uint64_t k, uint64_t n, std::string& out) const override {
+    const size_t at = out.size();
+    out.resize(at + n * size_);
+    for (uint64_t i = 0; i < n; ++i) Fill(c, k + i, out.data() + at + i * size_);
+  }
+  // The run's requests regenerated in one buffer and compared with one memcmp.
+  void CheckReplies(uint32_t c, uint64_t k, std::string_view in, uint64_t max,
+                    ReplyBatch* out) const override {
+    const uint64_t n = std::min<uint64_t>(in.size() / size_, max);
+    thread_local std::string want;
+    want.resize(n * size_);
+    for (uint64_t i = 0; i < n; ++i) Fill(c, k + i, want.data() + i * size_);
+    if (std::memcmp(want.data(), in.data(), n * size_) == 0) {
+      out->replies = n;
+      out->consumed = n * size_;
+      return;
+    }
+    size_t bad = 0;
+    while (want[bad] == in[bad]) ++bad;
+    out->replies = bad / size_;
+    out->consumed = out->replies * size_;
+    out->error = true;
+    out->error_kind = "mismatch";
+    out->what = absl::StrFormat("byte %d of reply %d on connection %d differs", bad % size_,
+                                k + out->replies, c);
   }
 
  protected:

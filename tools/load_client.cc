@@ -93,6 +93,7 @@ absl::StatusOr<LoadResult> RunEchoLoad(const LoadOptions& opt) {
   uint64_t bytes = 0, first_error_ns = UINT64_MAX;
   for (auto& w : workers) {
     r.msgs += w->msgs();
+    r.threads.push_back({w->connected(), w->msgs()});
     bytes += w->request_bytes();
     r.reconnects += w->reconnects();
     r.latency.merge(w->latency());

@@ -84,6 +84,13 @@ struct LoadResult {
   // keepalive_requests), replaced by new ones; not errors.
   uint64_t reconnects = 0;
   LatencyHistogram latency;  // every measured request (open loop: from its scheduled time)
+  // Per load thread (connection i is on thread i mod threads): connections it established and
+  // replies it checked in the measured window.
+  struct ThreadShare {
+    uint64_t connected = 0;
+    uint64_t msgs = 0;
+  };
+  std::vector<ThreadShare> threads;
 };
 
 absl::StatusOr<LoadResult> RunEchoLoad(const LoadOptions& opt);

@@ -16,6 +16,7 @@ namespace {
 
 constexpr uint64_t kPublishNs = 100'000'000;           // live figures every 100 ms
 constexpr uint64_t kConnectTimeoutNs = 5'000'000'000;  // connect (+ handshake) or "timeout"
+constexpr size_t kMinRead = 4096;  // free input space a recv asks for at least (it grows)
 
 }  // namespace
 
@@ -32,8 +33,10 @@ struct LoadWorker::Conn {
   Fd fd;
   uint32_t id = 0;
   uint64_t connect_ns = 0;
-  std::string out, in;  // unsent requests from out_at; unchecked replies from in_at
-  size_t out_at = 0, in_at = 0;
+  std::string out;  // unsent requests from out_at
+  size_t out_at = 0;
+  std::vector<char> in;  // received into directly; unchecked replies are in[in_at, in_end)
+  size_t in_at = 0, in_end = 0;
   uint64_t sent = 0, done = 0;    // requests appended, replies checked
   uint64_t due = 0;               // open loop: requests whose time has come
   std::vector<uint64_t> started;  // closed loop: request k's start time at k % depth
@@ -56,7 +59,6 @@ void LoadWorker::Run(const LoadClock& clock) {
   // The default 50 us timer slack would delay every open-loop send by up to that much.
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   ep_ = Fd(::epoll_create1(EPOLL_CLOEXEC));
-  buf_.resize(65536);
   next_publish_ns_ = clock.start_ns + kPublishNs;
   std::vector<epoll_event> events(256);
   for (;;) {
@@ -115,9 +117,8 @@ void LoadWorker::Connect(Conn& c, uint64_t now) {
 void LoadWorker::Reconnect(Conn& c, uint64_t now) {
   --open_;
   c.fd = Fd();
-  c.in.clear();
   c.out.clear();
-  c.in_at = c.out_at = 0;
+  c.in_at = c.in_end = c.out_at = 0;
   c.sent = c.done;  // requests pipelined behind the last answer are sent again
   ++c.generation;
   ++reconnects_;
@@ -130,6 +131,7 @@ void LoadWorker::ConnectDone(Conn& c, uint64_t now) {
     return;
   }
   ++open_;
+  ++connected_;
   c.out = protocol_.Hello(c.id);
   if (!c.out.empty()) {
     c.state = Conn::State::kHello;
@@ -155,10 +157,19 @@ void LoadWorker::ReadAll(Conn& c) {
   const uint32_t generation = c.generation;
   bool closed = false;
   for (;;) {
-    ssize_t k = ::recv(c.fd.get(), buf_.data(), buf_.size(), 0);
+    if (c.in.size() - c.in_end < kMinRead) {
+      if (c.in_at > 0) {  // what is left is less than a reply, mostly: move it to the front
+        std::memmove(c.in.data(), c.in.data() + c.in_at, c.in_end - c.in_at);
+        c.in_end -= c.in_at;
+        c.in_at = 0;
+      }
+      if (c.in.size() - c.in_end < kMinRead) c.in.resize(std::max(2 * c.in.size(), kMinRead));
+    }
+    const size_t room = c.in.size() - c.in_end;
+    ssize_t k = ::recv(c.fd.get(), c.in.data() + c.in_end, room, 0);
     if (k > 0) {
-      c.in.append(buf_.data(), static_cast<size_t>(k));
-      if (static_cast<size_t>(k) < buf_.size()) break;
+      c.in_end += static_cast<size_t>(k);
+      if (static_cast<size_t>(k) < room) break;
       continue;
     }
     if (k == 0) {
@@ -182,50 +193,50 @@ void LoadWorker::ReadAll(Conn& c) {
 
 void LoadWorker::CheckInput(Conn& c, uint64_t now) {
   const bool measuring = now >= clock_.measure_ns && now < clock_.end_ns;
+  if (measuring != samples_measuring_) {
+    FlushSamples();
+    samples_measuring_ = measuring;
+  }
   while (c.state == Conn::State::kHello || c.state == Conn::State::kRunning) {
-    std::string_view in(c.in.data() + c.in_at, c.in.size() - c.in_at);
+    std::string_view in(c.in.data() + c.in_at, c.in_end - c.in_at);
     if (in.empty()) break;
-    if (c.state == Conn::State::kRunning && c.done == c.sent) {
-      Fail(c, "bad reply",
-           absl::StrFormat("connection %d received %d bytes nobody asked for", c.id, in.size()));
-      return;
-    }
-    ReplyCheck r = c.state == Conn::State::kHello ? protocol_.CheckHello(c.id, in)
-                                                  : protocol_.CheckReply(c.id, c.done, in);
-    if (r.kind == ReplyCheck::Kind::kNeedMore) break;
-    if (r.kind == ReplyCheck::Kind::kError) {
-      Fail(c, r.error_kind, r.what);
-      return;
-    }
-    c.in_at += r.consumed;
     if (c.state == Conn::State::kHello) {
+      ReplyCheck r = protocol_.CheckHello(c.id, in);
+      if (r.kind == ReplyCheck::Kind::kNeedMore) break;
+      if (r.kind == ReplyCheck::Kind::kError) {
+        Fail(c, r.error_kind, r.what);
+        return;
+      }
+      c.in_at += r.consumed;
       c.state = Conn::State::kRunning;
       connect_.add(now - c.connect_ns);
       continue;
     }
-    uint64_t start = opt_.rate > 0
-                         ? ScheduledNs(clock_.start_ns, opt_.rate, opt_.conns, c.id, c.done)
-                         : c.started[c.done % c.started.size()];
-    uint64_t ns = now > start ? now - start : 0;
-    ++c.done;
-    unpublished_.add(ns);
-    ++unpublished_msgs_;
-    if (measuring) {
-      latency_.add(ns);
-      ++msgs_;
+    if (c.done == c.sent) {
+      Fail(c, "bad reply",
+           absl::StrFormat("connection %d received %d bytes nobody asked for", c.id, in.size()));
+      return;
     }
-    if (r.close_after) {  // the server said it closes now: a new connection goes on
+    ReplyBatch b;
+    protocol_.CheckReplies(c.id, c.done, in, c.sent - c.done, &b);
+    c.in_at += b.consumed;
+    for (uint64_t i = 0; i < b.replies; ++i, ++c.done) {
+      uint64_t start = opt_.rate > 0
+                           ? ScheduledNs(clock_.start_ns, opt_.rate, opt_.conns, c.id, c.done)
+                           : c.started[c.done % c.started.size()];
+      samples_.add(now > start ? now - start : 0);
+    }
+    if (b.error) {
+      Fail(c, b.error_kind, b.what);
+      return;
+    }
+    if (b.close_after) {  // the server said it closes now: a new connection goes on
       Reconnect(c, now);
       return;
     }
+    if (b.replies == 0) break;  // the next reply is not all here yet
   }
-  if (c.in_at == c.in.size()) {
-    c.in.clear();
-    c.in_at = 0;
-  } else if (c.in_at > 65536) {
-    c.in.erase(0, c.in_at);
-    c.in_at = 0;
-  }
+  if (c.in_at == c.in_end) c.in_at = c.in_end = 0;
   if (c.state == Conn::State::kRunning) {
     Fill(c, now);
     Flush(c);
@@ -237,11 +248,13 @@ void LoadWorker::Fill(Conn& c, uint64_t now) {
   const uint64_t depth = static_cast<uint64_t>(opt_.depth);
   const uint64_t limit = opt_.rate > 0 ? std::min(c.due, c.done + depth) : c.done + depth;
   const bool measuring = now >= clock_.measure_ns && now < clock_.end_ns;
+  if (c.sent >= limit) return;
   size_t before = c.out.size();
-  for (; c.sent < limit; ++c.sent) {
-    if (opt_.rate <= 0) c.started[c.sent % c.started.size()] = now;
-    protocol_.AppendRequest(c.id, c.sent, c.out);
+  protocol_.AppendRequests(c.id, c.sent, limit - c.sent, c.out);
+  if (opt_.rate <= 0) {
+    for (uint64_t k = c.sent; k < limit; ++k) c.started[k % c.started.size()] = now;
   }
+  c.sent = limit;
   if (measuring) request_bytes_ += c.out.size() - before;
 }
 
@@ -270,7 +283,8 @@ void LoadWorker::Fail(Conn& c, const std::string& kind, const std::string& what)
   if (c.state == Conn::State::kHello || c.state == Conn::State::kRunning) --open_;
   c.state = Conn::State::kDead;
   c.fd = Fd();  // closing it also takes it out of the epoll set
-  c.in = std::string();
+  c.in = std::vector<char>();
+  c.in_at = c.in_end = 0;
   c.out = std::string();
   ++errors_;
   ++errors_by_kind_[kind];
@@ -322,13 +336,24 @@ void LoadWorker::Publish(uint64_t now, bool force) {
       Fail(c, "timeout", absl::StrFormat("connection %d not established within 5 s", c.id));
     }
   }
+  FlushSamples();
   std::lock_guard lock(mu_);
-  live_.latency.merge(unpublished_);
-  live_.msgs += unpublished_msgs_;
   live_.errors = errors_;
   live_.open_conns = open_;
-  unpublished_.clear();
-  unpublished_msgs_ = 0;
+}
+
+void LoadWorker::FlushSamples() {
+  if (samples_.count() == 0) return;
+  if (samples_measuring_) {
+    latency_.merge(samples_);
+    msgs_ += samples_.count();
+  }
+  {
+    std::lock_guard lock(mu_);
+    live_.latency.merge(samples_);
+    live_.msgs += samples_.count();
+  }
+  samples_.clear();
 }
 
 }  // namespace percore::tools

@@ -60,6 +60,7 @@ class LoadWorker {
   uint64_t msgs() const { return msgs_; }
   uint64_t request_bytes() const { return request_bytes_; }
   uint64_t reconnects() const { return reconnects_; }
+  uint64_t connected() const { return connected_; }  // connects that succeeded
   const std::map<std::string, uint64_t>& errors_by_kind() const { return errors_by_kind_; }
   const std::string& first_error() const { return first_error_; }
   uint64_t first_error_ns() const { return first_error_ns_; }
@@ -79,6 +80,7 @@ class LoadWorker {
   void ScheduleDue(uint64_t now);
   uint64_t NextWakeNs(uint64_t now) const;
   void Publish(uint64_t now, bool force);
+  void FlushSamples();
 
   const LoadOptions& opt_;
   const BenchProtocol& protocol_;
@@ -91,19 +93,20 @@ class LoadWorker {
   // Open loop: the next due request is request sched_k_ of conns_[sched_li_].
   uint64_t sched_k_ = 0;
   size_t sched_li_ = 0;
-  std::vector<char> buf_;
 
   LatencyHistogram latency_, connect_;
-  uint64_t msgs_ = 0, request_bytes_ = 0, reconnects_ = 0;
+  uint64_t msgs_ = 0, request_bytes_ = 0, reconnects_ = 0, connected_ = 0;
   std::map<std::string, uint64_t> errors_by_kind_;
   std::string first_error_;
   uint64_t first_error_ns_ = 0;
   uint64_t errors_ = 0;
   int open_ = 0;
 
-  // Published to the calling thread every ~100 ms.
-  LatencyHistogram unpublished_;
-  uint64_t unpublished_msgs_ = 0, next_publish_ns_ = 0;
+  // Latencies not yet merged into latency_ (if samples_measuring_) and live_: one add per reply;
+  // flushed every ~100 ms and when the measured window opens or closes.
+  LatencyHistogram samples_;
+  bool samples_measuring_ = false;
+  uint64_t next_publish_ns_ = 0;
   std::mutex mu_;
   Live live_;  // guarded by mu_
 };
