@@ -243,7 +243,9 @@ TEST_CASE("client: reconnects after the server restarts", "[client]") {
   REQUIRE(Eventually([&] { return rec.message_count() == 1; }));
   server->shutdown();
   server.reset();
-  REQUIRE(Eventually([&] { return rec.close_count() == 1; }));
+  // At least 1: a retry may already have landed in the dying listener's backlog and been
+  // closed with it (seen once under TSan on io_uring).
+  REQUIRE(Eventually([&] { return rec.close_count() >= 1; }));
   test::SleepMs(50);  // a few refused attempts while the server is down
   sc.listen = "127.0.0.1:" + std::to_string(port);
   server = std::make_unique<TcpServer>(sc, echo);
