@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "tools/load_connect.h"
 
 namespace percore::tools {
 namespace {
@@ -21,32 +22,6 @@ uint64_t NowNs() {
   timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-// Starts a non-blocking connect.
-absl::StatusOr<Fd> StartConnect(const FanoutTarget& t, int index) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
-  int one = 1;
-  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (t.spread > 0) {
-    ::setsockopt(fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    src.sin_addr.s_addr = htonl(0x7F000001u + static_cast<uint32_t>(index % t.spread));
-    ::bind(fd.get(), reinterpret_cast<sockaddr*>(&src), sizeof src);
-  }
-  sockaddr_in dst{};
-  dst.sin_family = AF_INET;
-  dst.sin_port = htons(t.port);
-  if (::inet_pton(AF_INET, t.host.c_str(), &dst.sin_addr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("bad host '", t.host, "'"));
-  }
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0 &&
-      errno != EINPROGRESS) {
-    return absl::UnavailableError(absl::StrCat("connect: ", std::strerror(errno)));
-  }
-  return fd;
 }
 
 enum class Stage : uint8_t { kConnecting, kUpgrading, kJoining, kJoined };
@@ -58,17 +33,6 @@ struct Pending {
 };
 
 }  // namespace
-
-absl::Status CheckFdRoom(int n) {
-  rlimit lim{};
-  ::getrlimit(RLIMIT_NOFILE, &lim);
-  if (static_cast<rlim_t>(n) + 64 > lim.rlim_cur) {
-    return absl::ResourceExhaustedError(absl::StrFormat(
-        "%d connections need %d fds but RLIMIT_NOFILE is %d: raise `ulimit -n` (docs/tuning.md)", n,
-        n + 64, static_cast<long>(lim.rlim_cur)));
-  }
-  return absl::OkStatus();
-}
 
 bool Flush(FanoutConn& c) {
   size_t off = 0;
@@ -90,7 +54,14 @@ bool Flush(FanoutConn& c) {
 absl::StatusOr<std::vector<FanoutConn>> JoinAll(const FanoutTarget& target, int n,
                                                 absl::FunctionRef<int(int, std::string&)> hello,
                                                 double timeout_s) {
-  if (absl::Status s = CheckFdRoom(n); !s.ok()) return s;
+  if (absl::Status s = CheckFdBudget(n); !s.ok()) return s;
+  // The load engine's connect: the same target resolution and source-address binding.
+  LoadOptions where;
+  where.host = target.host;
+  where.port = target.port;
+  where.spread = target.spread;
+  absl::StatusOr<LoadTarget> dst = ResolveTarget(where);
+  if (!dst.ok()) return dst.status();
   std::vector<FanoutConn> conns(static_cast<size_t>(n));
   std::vector<Pending> state(static_cast<size_t>(n));
   Fd ep(::epoll_create1(EPOLL_CLOEXEC));
@@ -112,7 +83,8 @@ absl::StatusOr<std::vector<FanoutConn>> JoinAll(const FanoutTarget& target, int 
   std::vector<epoll_event> events(512);
   while (joined < n) {
     while (started < n && connecting < kConnectsInFlight) {
-      auto fd = StartConnect(target, started);
+      bool in_progress = false;  // a finished connect still reports EPOLLOUT
+      auto fd = StartConnect(*dst, started, &in_progress);
       if (!fd.ok()) return fail(started, std::string(fd.status().message()));
       FanoutConn& c = conns[static_cast<size_t>(started)];
       c.fd = std::move(*fd);

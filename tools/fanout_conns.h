@@ -42,7 +42,4 @@ absl::StatusOr<std::vector<FanoutConn>> JoinAll(const FanoutTarget& target, int 
 // Writes c.out until the kernel takes less; false (and c.dead) on a hard error.
 bool Flush(FanoutConn& c);
 
-// Fails unless RLIMIT_NOFILE leaves room for n more sockets.
-absl::Status CheckFdRoom(int n);
-
 }  // namespace percore::tools
