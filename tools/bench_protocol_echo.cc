@@ -15,6 +15,16 @@ inline char StreamByte(uint32_t c, uint64_t i) {
   return static_cast<char>((i * 131 + (i >> 9) * 7 + c * 97) & 0xFF);
 }
 
+// The whole replies before byte `bad` (0-based) of a checked run are good; that byte differs.
+void Mismatch(size_t bad, size_t size, uint64_t k, uint32_t c, ReplyBatch* out) {
+  out->replies = bad / size;
+  out->consumed = out->replies * size;
+  out->error = true;
+  out->error_kind = "mismatch";
+  out->what = absl::StrFormat("byte %d of reply %d on connection %d differs", bad % size,
+                              k + out->replies, c);
+}
+
 // Raw: connection c's stream is StreamByte(c, i), which repeats every kPeriod bytes and differs
 // between connections by a constant added to each byte; so one precomputed copy of the
 // period serves every connection and request, and making or checking a request is one
@@ -76,13 +86,7 @@ class RawProtocol : public BenchProtocol {
         if (static_cast<char>(in[from + i] - p[i] - d) != 0) bad = from + i + 1;
       }
     });
-    --bad;
-    out->replies = bad / size_;
-    out->consumed = out->replies * size_;
-    out->error = true;
-    out->error_kind = "mismatch";
-    out->what = absl::StrFormat("byte %d of reply %d on connection %d differs", bad % size_,
-                                k + out->replies, c);
+    Mismatch(bad - 1, size_, k, c, out);
   }
 
  private:
@@ -144,12 +148,7 @@ class EchoProtocol : public BenchProtocol {
     }
     size_t bad = 0;
     while (want[bad] == in[bad]) ++bad;
-    out->replies = bad / size_;
-    out->consumed = out->replies * size_;
-    out->error = true;
-    out->error_kind = "mismatch";
-    out->what = absl::StrFormat("byte %d of reply %d on connection %d differs", bad % size_,
-                                k + out->replies, c);
+    Mismatch(bad, size_, k, c, out);
   }
 
  protected:
