@@ -16,6 +16,8 @@ BackendKind TestBackend();
 Config TestConfig();
 
 Fd Connect(uint16_t port, int rcvbuf = 0);
+// A loopback TCP port nobody listens on now (bound, then closed); 0 if none could be bound.
+uint16_t UnusedPort();
 bool SendAll(int fd, std::string_view data);
 // Reads exactly n bytes, or fewer if the peer closed or timeout_ms passed.
 std::string RecvExactly(int fd, size_t n, int timeout_ms = 5000);

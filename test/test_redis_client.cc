@@ -47,18 +47,6 @@ std::string FindOnPath(const std::string& name) {
   return "";
 }
 
-// A loopback port nobody listens on now (bound, then closed).
-uint16_t FreePort() {
-  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
-}
-
 bool Accepting(uint16_t port) {
   Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
   sockaddr_in a{};
@@ -157,7 +145,7 @@ TEST_CASE("redis: PING/SET/GET pipelined against redis-server, then a restart", 
     INFO("redis-server must be on PATH: tools/setup.sh --test installs it");
     REQUIRE(!binary.empty());
   }
-  const uint16_t port = FreePort();
+  const uint16_t port = test::UnusedPort();
   auto redis = std::make_unique<RedisServer>(binary, port);
   REQUIRE(redis->running());
   REQUIRE(Eventually([&] { return Accepting(port); }));

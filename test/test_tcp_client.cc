@@ -82,18 +82,6 @@ Config ClientConfig() {
   return c;
 }
 
-// A TCP port nobody listens on (bound, then closed).
-uint16_t RefusedPort() {
-  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
-  return ntohs(a.sin_port);
-}
-
 void ExchangeWith(const std::string& listen, const std::string& endpoint) {
   Config sc = TestConfig();
   sc.listen = listen;
@@ -154,7 +142,7 @@ TEST_CASE("client: connects over IPv4, IPv6 and Unix and exchanges framed messag
 }
 
 TEST_CASE("client: a refused port is retried on the back-off schedule", "[client]") {
-  const uint16_t port = RefusedPort();
+  const uint16_t port = test::UnusedPort();
   Recorder rec;
   ClientGroup group(ClientConfig(), rec);
   REQUIRE(group.start().ok());
@@ -268,7 +256,7 @@ TEST_CASE("client: reconnect off: one attempt, then stopped", "[client]") {
   ClientOptions o;
   o.reconnect.enabled = false;
   o.on_connect_failed = [&](const ConnectFailure&) { ++failures; };
-  TcpClient client(group, 0, "127.0.0.1:" + std::to_string(RefusedPort()), o);
+  TcpClient client(group, 0, "127.0.0.1:" + std::to_string(test::UnusedPort()), o);
   REQUIRE(client.start().ok());
   REQUIRE(Eventually([&] { return client.state() == ClientState::kStopped; }));
   test::SleepMs(50);
