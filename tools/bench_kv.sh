@@ -31,31 +31,33 @@ cpu_ns() {  # run time of all threads of PID, ns
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'
 }
 results=$(mktemp)
-echo "# server P round SET_rps GET_rps cpu_us_per_req"
+echo "# server P round SET_rps GET_rps cpu_us_per_req client_cpu_us_per_req"
 for r in $(seq "$rounds"); do
   for P in $pipelines; do
     for i in 0 1 2; do
       before=$(cpu_ns ${pids[$i]})
-      out=$(timeout 300 taskset -c 1 redis-benchmark -p ${ports[$i]} -t set,get -d 256 -r 100000 \
-        -n "$n" -c 50 -P $P -q 2>&1 | tr '\r' '\n')
+      # The client's CPU too: at -P 1 redis-benchmark's one thread may set the pace.
+      out=$({ TIMEFORMAT='client-cpu %U %S'; time timeout 300 taskset -c 1 redis-benchmark \
+        -p ${ports[$i]} -t set,get -d 256 -r 100000 -n "$n" -c 50 -P $P -q; } 2>&1 | tr '\r' '\n')
       after=$(cpu_ns ${pids[$i]})
       set_rps=$(echo "$out" | sed -nE 's/^SET: ([0-9.]+) requests per second.*/\1/p' | tail -1)
       get_rps=$(echo "$out" | sed -nE 's/^GET: ([0-9.]+) requests per second.*/\1/p' | tail -1)
       us=$(awk -v d=$((after - before)) -v n="$n" 'BEGIN {printf "%.2f", d / (2 * n) / 1000}')
-      echo "${names[$i]} $P $r ${set_rps:-NA} ${get_rps:-NA} $us" | tee -a "$results"
+      cus=$(echo "$out" | awk -v n="$n" '$1 == "client-cpu" {printf "%.2f", ($2 + $3) * 1e6 / (2 * n)}')
+      echo "${names[$i]} $P $r ${set_rps:-NA} ${get_rps:-NA} $us ${cus:-NA}" | tee -a "$results"
     done
   done
 done
 echo
-echo "| server | -P | SET req/s (median) | GET req/s (median) | server CPU µs/request (median) |"
-echo "|---|---|---|---|---|"
+echo "| server | -P | SET req/s (median) | GET req/s (median) | server CPU µs/request (median) | client CPU µs/request (median) |"
+echo "|---|---|---|---|---|---|"
 for P in $pipelines; do
   for name in "${names[@]}"; do
     med() {  # med COLUMN
       awk -v s="$name" -v p=$P -v c="$1" '$1 == s && $2 == p {print $c}' "$results" | sort -g |
         awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'
     }
-    printf '| %s | %s | %.0f | %.0f | %s |\n' "$name" $P "$(med 4)" "$(med 5)" "$(med 6)"
+    printf '| %s | %s | %.0f | %.0f | %s | %s |\n' "$name" $P "$(med 4)" "$(med 5)" "$(med 6)" "$(med 7)"
   done
 done
 rm -f "$results"

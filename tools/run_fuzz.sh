@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs every libFuzzer target, test/fuzz/fuzz_<name>.cc, for FUZZ_SECONDS (default
-# 20) each, starting from a copy of its seed corpus test/fuzz/corpus/<name>/ (so the run's
-# discoveries never dirty the tree). Each target is compiled with clang together with all of
-# protocol/*.cc (pure code: no sockets) into build/fuzz/, linked with the two libraries the
-# WebSocket handshake uses (libcrypto's SHA-1, abseil's base64).
+# 20) each, one per core at a time, starting from a copy of its seed corpus
+# test/fuzz/corpus/<name>/ (so the run's discoveries never dirty the tree). protocol/*.cc (pure
+# code: no sockets) is compiled once with clang into build/fuzz/obj/; each target links those
+# objects and the two libraries the WebSocket handshake uses (libcrypto's SHA-1, abseil's base64).
 # Prints one line per target and then "fuzz: N passed, M failed"; a compile failure, crash,
 # sanitizer report or a slow input (-timeout=5) fails the target, and the script exits non-zero.
 # Usage: tools/run_fuzz.sh [name...]   (default: every target)
@@ -26,18 +26,33 @@ else
   targets=(test/fuzz/fuzz_*.cc)
 fi
 
+jobs=$(nproc)
 passed=0
 failed=0
-for src in "${targets[@]}"; do
+
+# protocol/*.cc once, with coverage but without libFuzzer's main, shared by every target.
+rm -rf "$out/obj"
+mkdir -p "$out/obj"
+if ! printf '%s\n' protocol/*.cc | xargs -P "$jobs" -I{} sh -c \
+    'nice "$0" "$@" -c {} -o "'"$out"'/obj/$(basename {} .cc).o"' "$cxx" "${flags[@]/#-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" \
+    >"$out/obj.log" 2>&1; then
+  echo "fuzz: protocol/*.cc did not compile"
+  head -30 "$out/obj.log"
+  echo "fuzz: 0 passed, ${#targets[@]} failed"
+  exit 1
+fi
+objs=("$out"/obj/*.o)
+
+fuzz_one() {  # fuzz_one SRC: compile, run for $seconds, print one line; exit status = verdict
+  local src=$1 name bin log corpus rc runs
   name=$(basename "$src" .cc)
   name=${name#fuzz_}
   bin=$out/fuzz_$name
   log=$out/fuzz_$name.log
-  if ! nice "$cxx" "${flags[@]}" "$src" protocol/*.cc "${libs[@]}" -o "$bin" >"$log" 2>&1; then
+  if ! nice "$cxx" "${flags[@]}" "$src" "${objs[@]}" "${libs[@]}" -o "$bin" >"$log" 2>&1; then
     printf '%-28s FAIL (compile)\n' "fuzz/$name"
     head -30 "$log"
-    failed=$((failed + 1))
-    continue
+    return 1
   fi
   corpus=$out/corpus/$name
   rm -rf "$corpus"
@@ -50,13 +65,25 @@ for src in "${targets[@]}"; do
   if [ $rc -eq 0 ]; then
     printf '%-28s ok   %s runs in %s s, corpus %s\n' "fuzz/$name" "${runs:-?}" "$seconds" \
       "$(ls "$corpus" | wc -l)"
-    passed=$((passed + 1))
-  else
-    printf '%-28s FAIL (exit %d; input saved as %s)\n' "fuzz/$name" "$rc" \
-      "$(grep -o "$out/fuzz_$name-[a-z]*-[0-9a-f]*" "$log" | tail -1)"
-    grep -E 'ERROR|runtime error|SUMMARY|deadly signal| in percore| in LLVMFuzzer' "$log" | head -20
-    failed=$((failed + 1))
+    return 0
   fi
+  printf '%-28s FAIL (exit %d; input saved as %s)\n' "fuzz/$name" "$rc" \
+    "$(grep -o "$out/fuzz_$name-[a-z]*-[0-9a-f]*" "$log" | tail -1)"
+  grep -E 'ERROR|runtime error|SUMMARY|deadly signal| in percore| in LLVMFuzzer' "$log" | head -20
+  return 1
+}
+
+# One target per core at a time; each one's report is printed in the targets' order.
+pids=()
+for i in "${!targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  fuzz_one "${targets[$i]}" >"$out/report.$i" 2>&1 &
+  pids[$i]=$!
+done
+for i in "${!targets[@]}"; do
+  if wait "${pids[$i]}"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  cat "$out/report.$i"
+  rm -f "$out/report.$i"
 done
 
 echo "fuzz: $passed passed, $failed failed"

@@ -10,9 +10,8 @@
 # any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-# Seconds per step, so a slow CI run shows where its time went.
-lap_start=$SECONDS
-lap() { echo "[$((SECONDS - lap_start)) s]"; lap_start=$SECONDS; }
+# When each step ended, so a slow CI run shows where its time went.
+lap() { echo "[at $SECONDS s]"; }
 tools/setup.sh --test || exit 1
 echo "setup $(lap)"
 passed=0
