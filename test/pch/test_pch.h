@@ -2,6 +2,7 @@
 // standard headers most tests include. Parsing these once per target instead of once per file
 // is most of the test build's time, three flavours over.
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <map>
 #include <mutex>
 #include <string>
@@ -11,4 +12,3 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
-#include <catch2/catch.hpp>
