@@ -4,7 +4,8 @@
 # each round. Per run: wrk's Requests/sec and the server's CPU time per request (utime+stime
 # from /proc/PID/stat before/after; for nginx master + worker). Prints each run, then medians.
 # nginx-light is a benchmark-only dependency (apt-get install nginx-light), not in setup.sh.
-# Usage: tools/bench_http.sh [PATH/TO/percore]   (ROUNDS=3 DURATION=5s CONNS=50 in the env)
+# Usage: tools/bench_http.sh [PATH/TO/percore]   (ROUNDS=3 DURATION=5s CONNS=50 in the env;
+# BASELINE=PATH/TO/other/percore adds base-epoll and base-io_uring rows, for a before/after)
 set -u
 cd "$(dirname "$0")/.."
 bin=${1:-build/release/tools/percore}
@@ -65,8 +66,10 @@ ticks() {  # ticks PID...: utime + stime of these processes (all their threads)
 
 start() {  # start NAME: sets server_pid and procs (the PIDs whose CPU counts)
   case $1 in
-    percore-epoll | percore-io_uring)
-      taskset -c 0 "$bin" serve --app http --port "$port" --threads 1 --backend "${1#percore-}" \
+    percore-epoll | percore-io_uring | base-epoll | base-io_uring)
+      local exe=$bin
+      [ "${1%%-*}" = base ] && exe=$BASELINE
+      taskset -c 0 "$exe" serve --app http --port "$port" --threads 1 --backend "${1#*-}" \
         2>"$tmp/$1.err" &
       server_pid=$!
       wait_port "$port" || { cat "$tmp/$1.err" >&2; return 1; }
@@ -83,6 +86,7 @@ start() {  # start NAME: sets server_pid and procs (the PIDs whose CPU counts)
 }
 
 servers=(percore-epoll percore-io_uring nginx)
+[ -n "${BASELINE:-}" ] && servers=(percore-epoll base-epoll percore-io_uring base-io_uring nginx)
 printf '%-18s %5s %12s %14s\n' server round requests/s cpu_us/request
 for round in $(seq "$rounds"); do
   for s in "${servers[@]}"; do
