@@ -221,15 +221,10 @@ void EpollBackend::write_ready(Channel& ch) {
     size_t cnt = ch.out.peek_iov(iov, kIovMax);
     size_t offered = 0;
     for (size_t i = 0; i < cnt; ++i) offered += iov[i].iov_len;
-    ssize_t n;
-    if (cnt == 1) {  // one contiguous run (most replies): no msghdr to copy and check
-      n = ::send(ch.fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    } else {
-      msghdr msg{};
-      msg.msg_iov = iov;
-      msg.msg_iovlen = cnt;
-      n = ::sendmsg(ch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = cnt;
+    ssize_t n = ::sendmsg(ch.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) {
       ch.out.consume(static_cast<size_t>(n));
       if (static_cast<size_t>(n) < offered) ch.io |= kWaitOut;

@@ -198,13 +198,7 @@ void UringBackend::prep(io_uring_sqe* s, uint64_t op, uint64_t low) {
     case kSend: {
       SendOp& o = *sends_[low];
       Channel* ch = sink_->find(o.token);
-      int fd = ch != nullptr ? ch->fd : -1;
-      // One contiguous run (most replies): plain send skips copying and checking the msghdr.
-      if (o.msg.msg_iovlen == 1) {
-        io_uring_prep_send(s, fd, o.iov[0].iov_base, o.iov[0].iov_len, MSG_NOSIGNAL);
-      } else {
-        io_uring_prep_sendmsg(s, fd, &o.msg, MSG_NOSIGNAL);
-      }
+      io_uring_prep_sendmsg(s, ch != nullptr ? ch->fd : -1, &o.msg, MSG_NOSIGNAL);
       break;
     }
     case kCancel:

@@ -19,7 +19,7 @@ for tool in wrk nginx taskset; do
   command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install wrk nginx-light)" >&2; exit 1; }
 done
 tck=$(getconf CLK_TCK)
-port=$((20000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000))  # below the ephemeral range: no client socket holds it
 
 mkdir -p "$tmp/nginx"
 cat >"$tmp/nginx.conf" <<CONF
