@@ -13,8 +13,10 @@ seconds=${FUZZ_SECONDS:-20}
 cxx=${FUZZ_CXX:-clang++}
 out=build/fuzz
 mkdir -p "$out"
-flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-       -I.)
+common=(-std=c++20 -g -O1 -fno-sanitize-recover=undefined -I.)
+flags=("${common[@]}" -fsanitize=fuzzer,address,undefined)
+# The shared objects get the coverage instrumentation, but not libFuzzer's main.
+obj_flags=("${common[@]}" -fsanitize=fuzzer-no-link,address,undefined)
 libs=($(pkg-config --libs libcrypto absl_strings))
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
@@ -27,20 +29,26 @@ else
 fi
 
 jobs=$(nproc)
+throttle() { while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done; }  # one per core
 passed=0
 failed=0
 
-# protocol/*.cc once, with coverage but without libFuzzer's main, shared by every target.
-rm -rf "$out/obj"
+# protocol/*.cc once, shared by every target.
+rm -rf "$out/obj" "$out/obj.log"
 mkdir -p "$out/obj"
-if ! printf '%s\n' protocol/*.cc | xargs -P "$jobs" -I{} sh -c \
-    'nice "$0" "$@" -c {} -o "'"$out"'/obj/$(basename {} .cc).o"' "$cxx" "${flags[@]/#-fsanitize=fuzzer,/-fsanitize=fuzzer-no-link,}" \
-    >"$out/obj.log" 2>&1; then
-  echo "fuzz: protocol/*.cc did not compile"
-  head -30 "$out/obj.log"
-  echo "fuzz: 0 passed, ${#targets[@]} failed"
-  exit 1
-fi
+for src in protocol/*.cc; do
+  throttle
+  nice "$cxx" "${obj_flags[@]}" -c "$src" -o "$out/obj/$(basename "$src" .cc).o" >>"$out/obj.log" 2>&1 &
+done
+wait
+for src in protocol/*.cc; do
+  if [ ! -f "$out/obj/$(basename "$src" .cc).o" ]; then
+    echo "fuzz: $src did not compile"
+    head -30 "$out/obj.log"
+    echo "fuzz: 0 passed, ${#targets[@]} failed"
+    exit 1
+  fi
+done
 objs=("$out"/obj/*.o)
 
 fuzz_one() {  # fuzz_one SRC: compile, run for $seconds, print one line; exit status = verdict
@@ -73,10 +81,10 @@ fuzz_one() {  # fuzz_one SRC: compile, run for $seconds, print one line; exit st
   return 1
 }
 
-# One target per core at a time; each one's report is printed in the targets' order.
+# Each target's report is printed in the targets' order.
 pids=()
 for i in "${!targets[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  throttle
   fuzz_one "${targets[$i]}" >"$out/report.$i" 2>&1 &
   pids[$i]=$!
 done
