@@ -11,9 +11,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # When each step ended, so a slow CI run shows where its time went.
-lap() { echo "[at $SECONDS s]"; }
+stamp() { echo "[at $SECONDS s]"; }
 tools/setup.sh --test || exit 1
-echo "setup $(lap)"
+echo "setup $(stamp)"
 passed=0
 failed=0
 mkdir -p build/test-results
@@ -34,7 +34,7 @@ run() {  # run NAME BINARY [ENV...]
   if [ $rc -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi  # crashed, or a sanitizer report
   passed=$((passed + ok))
   failed=$((failed + bad))
-  printf '%-28s %4d passed, %d failed (exit %d) %s\n' "$name" "$ok" "$bad" "$rc" "$(lap)"
+  printf '%-28s %4d passed, %d failed (exit %d) %s\n' "$name" "$ok" "$bad" "$rc" "$(stamp)"
   if [ "$bad" -ne 0 ]; then
     grep -B2 -A8 'success="false"' "$xml" 2>/dev/null | head -60
     tail -30 "build/test-results/$name.log"
@@ -51,7 +51,7 @@ script() {  # script NAME PREFIX COMMAND...: a check script ending "PREFIX: N pa
   [ -z "$line" ] && ok=0 && bad=1  # it died before its summary
   passed=$((passed + ok))
   failed=$((failed + bad))
-  printf '%-28s %4d passed, %d failed %s\n' "$name" "$ok" "$bad" "$(lap)"
+  printf '%-28s %4d passed, %d failed %s\n' "$name" "$ok" "$bad" "$(stamp)"
   [ "$bad" -ne 0 ] && [ "$prefix" != fuzz ] && echo "$out" | grep -A3 FAIL
   return 0
 }
@@ -62,7 +62,7 @@ for flavour in release asan tsan; do
     failed=$((failed + 1))
     continue
   fi
-  echo "build $flavour $(lap)"
+  echo "build $flavour $(stamp)"
   dir=build/$flavour/test
   san=()
   [ $flavour = asan ] && san=(ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1)
