@@ -156,7 +156,6 @@ class ClientPool::Handler {
         c.reactor().timers().add(st.pending.front().due, [this, h = c.handle()] { on_timer(h); });
   }
 
- private:
   ClientPool& pool_;
   const uint64_t timeout_ms_ =
       static_cast<uint64_t>(absl::ToInt64Milliseconds(pool_.opts_.request_timeout));
