@@ -271,6 +271,12 @@ TEST_CASE("resp: malformed input fails with Redis's words") {
       {"*x\r\n", CodecError::kMalformed, "Protocol error: invalid multibulk length"},
       {"*\r\n", CodecError::kMalformed, "Protocol error: invalid multibulk length"},
       {"*01\r\n", CodecError::kMalformed, "Protocol error: invalid multibulk length"},
+      // 19 digits: past what int64 holds for every value, so refused before any arithmetic.
+      {"*9999999999999999999\r\n", CodecError::kMalformed,
+       "Protocol error: invalid multibulk length"},
+      {"*1\r\n$9999999999999999999\r\n", CodecError::kMalformed,
+       "Protocol error: invalid bulk length"},
+      {"*1\r\n$03\r\nabc\r\n", CodecError::kMalformed, "Protocol error: invalid bulk length"},
       {"*1\r\n$-1\r\n", CodecError::kMalformed, "Protocol error: invalid bulk length"},
       {"*1\r\n$1x\r\n", CodecError::kMalformed, "Protocol error: invalid bulk length"},
       {"*1\r\n$99999999999999999999\r\n", CodecError::kMalformed,
