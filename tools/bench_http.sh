@@ -2,7 +2,9 @@
 # The http app against nginx (Debian nginx-light, one worker): the same small static answer
 # over keep-alive, server pinned to CPU 0, wrk -t1 -c50 on CPU 1, servers alternating within
 # each round. Per run: wrk's Requests/sec and the server's CPU time per request (utime+stime
-# from /proc/PID/stat before/after; for nginx master + worker). Prints each run, then medians.
+# from /proc/PID/stat before/after; for nginx master + worker), whole and split into user and
+# kernel (sys) time: the kernel's TCP work per request is the floor no server code goes under.
+# Prints each run, then medians.
 # nginx-light is a benchmark-only dependency (apt-get install nginx-light), not in setup.sh.
 # Usage: tools/bench_http.sh [PATH/TO/percore]   (ROUNDS=3 DURATION=5s CONNS=50 in the env;
 # BASELINE=PATH/TO/other/percore adds base-epoll and base-io_uring rows, for a before/after)
@@ -56,12 +58,13 @@ stop_pid() {  # by PID only
   kill -9 "$1" 2>/dev/null
   wait "$1" 2>/dev/null
 }
-ticks() {  # ticks PID...: utime + stime of these processes (all their threads)
-  local t=0 p
+ticks() {  # ticks PID...: "utime stime" of these processes (all their threads)
+  local u=0 s=0 p
   for p in "$@"; do
-    t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+    read -r pu ps < <(awk '{print $14, $15}' "/proc/$p/stat")
+    u=$((u + pu)) s=$((s + ps))
   done
-  echo "$t"
+  echo "$u $s"
 }
 
 start() {  # start NAME: sets server_pid and procs (the PIDs whose CPU counts)
@@ -87,14 +90,14 @@ start() {  # start NAME: sets server_pid and procs (the PIDs whose CPU counts)
 
 servers=(percore-epoll percore-io_uring nginx)
 [ -n "${BASELINE:-}" ] && servers=(percore-epoll base-epoll percore-io_uring base-io_uring nginx)
-printf '%-18s %5s %12s %14s\n' server round requests/s cpu_us/request
+printf '%-18s %5s %12s %14s %8s %8s\n' server round requests/s cpu_us/request user sys
 for round in $(seq "$rounds"); do
   for s in "${servers[@]}"; do
     start "$s" || exit 1
     timeout 5 curl -s "http://127.0.0.1:$port/" >/dev/null  # warm up
-    before=$(ticks "${procs[@]}")
+    read -r u0 s0 < <(ticks "${procs[@]}")
     taskset -c 1 timeout 60 wrk -t1 -c"$conns" -d"$duration" "http://127.0.0.1:$port/" >"$tmp/wrk" 2>&1
-    after=$(ticks "${procs[@]}")
+    read -r u1 s1 < <(ticks "${procs[@]}")
     stop_pid "$server_pid"
     server_pid=
     rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$tmp/wrk")
@@ -103,10 +106,11 @@ for round in $(seq "$rounds"); do
       echo "$s round $round: errors" >&2
       cat "$tmp/wrk" >&2
     fi
-    cpu=$(awk -v t=$((after - before)) -v hz="$tck" -v n="${reqs:-0}" \
-      'BEGIN { printf "%.2f", n ? t / hz * 1e6 / n : 0 }')
-    printf '%-18s %5d %12s %14s\n' "$s" "$round" "$rps" "$cpu"
-    echo "$s $rps $cpu" >>"$tmp/results"
+    # µs per request: all, then user and kernel (system) time apart.
+    read -r cpu user sys < <(awk -v u=$((u1 - u0)) -v k=$((s1 - s0)) -v hz="$tck" \
+      -v n="${reqs:-0}" 'BEGIN { f = n ? 1e6 / hz / n : 0; printf "%.2f %.2f %.2f", (u + k) * f, u * f, k * f }')
+    printf '%-18s %5d %12s %14s %8s %8s\n' "$s" "$round" "$rps" "$cpu" "$user" "$sys"
+    echo "$s $rps $cpu $user $sys" >>"$tmp/results"
   done
 done
 
@@ -115,13 +119,15 @@ median() {  # median SERVER COLUMN
     awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 echo
-printf '%-18s %12s %14s %12s %12s\n' "median" requests/s cpu_us/request "rps vs nginx" "cpu vs nginx"
+printf '%-18s %12s %14s %8s %8s %12s %12s\n' "median" requests/s cpu_us/request user sys \
+  "rps vs nginx" "cpu vs nginx"
 nrps=$(median nginx 2)
 ncpu=$(median nginx 3)
 for s in "${servers[@]}"; do
   r=$(median "$s" 2)
   c=$(median "$s" 3)
-  printf '%-18s %12.0f %14.2f %12s %12s\n' "$s" "$r" "$c" \
+  printf '%-18s %12.0f %14.2f %8.2f %8.2f %12s %12s\n' "$s" "$r" "$c" "$(median "$s" 4)" \
+    "$(median "$s" 5)" \
     "$(awk -v a="$r" -v b="$nrps" 'BEGIN { printf "%.2fx", a / b }')" \
     "$(awk -v a="$c" -v b="$ncpu" 'BEGIN { printf "%.2fx", a / b }')"
 done
