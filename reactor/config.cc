@@ -22,6 +22,9 @@ absl::Status Config::Validate() const {
       defer_accept < absl::ZeroDuration() || heartbeat_interval < absl::ZeroDuration()) {
     return bad("timeouts must be >= 0");
   }
+  if (busy_poll < absl::ZeroDuration() || busy_poll > absl::Seconds(1)) {
+    return bad("busy_poll must be in [0, 1s]");
+  }
   if (out_low_watermark > out_high_watermark) {
     return bad("out_low_watermark must not exceed out_high_watermark");
   }

@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <climits>
 
 namespace percore {
@@ -18,6 +19,12 @@ uint64_t MonotonicMs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
+int64_t MonotonicNs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
 }  // namespace
 
 Reactor::Reactor(const Config& config, uint32_t index, Clock clock)
@@ -27,7 +34,8 @@ Reactor::Reactor(const Config& config, uint32_t index, Clock clock)
       now_(clock_()),
       timers_(now_),
       pool_(config.chunk_size, config.max_chunks),
-      tasks_(config.task_queue_cap) {}
+      tasks_(config.task_queue_cap),
+      busy_poll_ns_(absl::ToInt64Nanoseconds(config.busy_poll)) {}
 
 Reactor::~Reactor() {
   if (current_ == this) current_ = nullptr;
@@ -83,10 +91,34 @@ void Reactor::run_tasks() {
   running_.clear();
 }
 
+int Reactor::poll_once() {
+  int timeout = wait_timeout();
+  if (timeout != 0 && busy_poll_ns_ > 0) {
+    // Non-blocking polls until work shows up or the window ends. A post or stop() also ends
+    // it (their wake-up is an event too, but the flags are cheaper to see).
+    // It ends at the next timer too, so timers fire on time.
+    const int64_t window =
+        timeout > 0 ? std::min<int64_t>(busy_poll_ns_, int64_t{timeout} * 1000000) : busy_poll_ns_;
+    const int64_t until = MonotonicNs() + window;
+    do {
+      if (int n = backend_->poll(0); n > 0) {
+        stats_.busy_polls.add();
+        return n;
+      }
+      if (has_tasks_.load(std::memory_order_acquire) || stop_.load(std::memory_order_acquire)) {
+        return 0;
+      }
+    } while (MonotonicNs() < until);
+    timeout = wait_timeout();  // the spin took time off the next timer
+  }
+  if (timeout != 0) stats_.sleeps.add();
+  return backend_->poll(timeout);
+}
+
 void Reactor::run() {
   current_ = this;
   while (!stop_.load(std::memory_order_acquire)) {
-    int n = backend_->poll(wait_timeout());
+    int n = poll_once();
     now_ = clock_ms();
     run_tasks();
     timers_.advance(now_);

@@ -66,6 +66,7 @@ class Reactor {
  private:
   void run_tasks();
   int wait_timeout() const;
+  int poll_once();  // the turn's wait: busy poll first if configured; returns events seen
 
   const Config config_;
   const uint32_t index_;
@@ -82,6 +83,7 @@ class Reactor {
   std::atomic<bool> has_tasks_{false};
   std::function<void()> turn_end_;
   bool trim_armed_ = false;
+  const int64_t busy_poll_ns_;
   ReactorStats stats_;
   static thread_local Reactor* current_;
 };

@@ -52,6 +52,9 @@ class Counter {
 struct ReactorStats {
   Counter accepted, open, rejected_max_conns, accept_errors, bytes_in, bytes_out, backpressure,
       evictions, loop_turns, events, tasks, stale_handles, posts_dropped;
+  // Waits that could block (the reactor slept unless work was already there), and turns whose
+  // work a busy poll found (Config::busy_poll) without sleeping.
+  Counter sleeps, busy_polls;
   Counter frames_in;            // whole messages a codec handed to on_message
   Counter handle_refused;       // ConnHandle sends/closes refused: queue or byte bound full
   Counter handoffs_failed;      // accepted fds a sibling could not take (adopted here instead)
@@ -71,10 +74,11 @@ struct ReactorStats {
 struct StatsSnapshot {
   uint64_t reactors = 0, accepted = 0, open = 0, rejected_max_conns = 0, accept_errors = 0,
            bytes_in = 0, bytes_out = 0, backpressure = 0, evictions = 0, loop_turns = 0, events = 0,
-           tasks = 0, stale_handles = 0, posts_dropped = 0, frames_in = 0, handle_refused = 0,
-           handoffs_failed = 0, pool_chunks_in_use = 0, pool_failures = 0, lingered = 0,
-           lingering = 0, rooms = 0, room_members = 0, room_deliveries = 0, room_dropped = 0,
-           offload_dropped = 0, rejected_per_ip = 0, rejected_accept_rate = 0, throttled = 0;
+           tasks = 0, stale_handles = 0, posts_dropped = 0, sleeps = 0, busy_polls = 0,
+           frames_in = 0, handle_refused = 0, handoffs_failed = 0, pool_chunks_in_use = 0,
+           pool_failures = 0, lingered = 0, lingering = 0, rooms = 0, room_members = 0,
+           room_deliveries = 0, room_dropped = 0, offload_dropped = 0, rejected_per_ip = 0,
+           rejected_accept_rate = 0, throttled = 0;
   std::array<uint64_t, static_cast<size_t>(CloseReason::kCount)> closed{};
   std::vector<uint64_t> open_per_reactor;  // balance across reactors
   std::vector<StatsSnapshot> per_reactor;  // each reactor's own counters (their per_reactor empty)

@@ -27,6 +27,13 @@ TEST_CASE("bad config values are refused with a clear message", "[config]") {
   c = Config();
   c.linger_timeout = absl::Milliseconds(-1);
   CHECK(c.Validate().message().find("timeouts") != std::string_view::npos);
+  for (absl::Duration d : {absl::Microseconds(-1), absl::Seconds(1) + absl::Nanoseconds(1)}) {
+    c = Config();
+    c.busy_poll = d;
+    CHECK(c.Validate().message().find("busy_poll must be in [0, 1s]") != std::string_view::npos);
+  }
+  c.busy_poll = absl::Seconds(1);
+  CHECK(c.Validate().ok());
   BackendKind k;
   CHECK(ParseBackend("io_uring", &k).ok());
   CHECK(k == BackendKind::kIoUring);

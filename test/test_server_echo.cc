@@ -111,6 +111,41 @@ TEST_CASE("defer_accept: a silent client is not accepted yet, a speaking one is 
   server.shutdown();
 }
 
+TEST_CASE("busy_poll: the reactor serves without sleeping; off, it sleeps each time", "[echo]") {
+  apps::EchoHandler echo;
+  for (bool busy : {false, true}) {
+    INFO("busy_poll " << (busy ? "1s" : "off"));
+    Config cfg = test::TestConfig();
+    cfg.threads = 1;  // one reactor: a second one would sleep once its window ends
+    // A window far above any pause of this exchange, so the counts do not hang on timing.
+    cfg.busy_poll = busy ? absl::Seconds(1) : absl::ZeroDuration();
+    cfg.idle_timeout = absl::Seconds(2);  // a timer that must still fire while spinning
+    TcpServer server(cfg, echo);
+    REQUIRE(server.start().ok());
+    Fd c = Connect(server.port());
+    REQUIRE(SendAll(c.get(), "warm"));
+    REQUIRE(RecvExactly(c.get(), 4) == "warm");
+    StatsSnapshot before = server.stats();
+    for (int i = 0; i < 100; ++i) {
+      std::string m = "message " + std::to_string(i);
+      REQUIRE(SendAll(c.get(), m));
+      REQUIRE(RecvExactly(c.get(), m.size()) == m);
+    }
+    StatsSnapshot after = server.stats();
+    if (busy) {
+      CHECK(after.sleeps == before.sleeps);
+      CHECK(after.busy_polls - before.busy_polls >= 100);
+    } else {
+      // Each message finds the reactor waiting for it (the client waits for each echo).
+      CHECK(after.sleeps - before.sleeps >= 100);
+      CHECK(after.busy_polls == 0);
+    }
+    CHECK(test::WaitClosed(c.get(), 10000));  // the idle timeout fired
+    CHECK(server.stats().closed[static_cast<size_t>(CloseReason::kIdleTimeout)] == 1);
+    server.shutdown();  // stop() ends a spin
+  }
+}
+
 TEST_CASE("1,000 connections echo random-sized messages byte for byte", "[echo]") {
   apps::EchoHandler echo;
   Config cfg = test::TestConfig();

@@ -7,25 +7,34 @@
 # sleep per request (its voluntary context switches): at -P 1 the client sets the pace, and on
 # a virtual machine every wake-up of a sleeping server costs the client an interrupt to send.
 # Prints every run, then medians as a markdown table.
-# Usage: [PIPELINES="1 16"] tools/bench_kv.sh [ROUNDS=3] [N=200000]   (needs build/release,
-# redis-tools, redis-server)
+# Usage: [PIPELINES="1 16"] [BUSY_POLL=20us] tools/bench_kv.sh [ROUNDS=3] [N=200000]   (needs
+# build/release, redis-tools, redis-server). BUSY_POLL adds both backends with --busy-poll.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 n=${2:-200000}
 pipelines=${PIPELINES:-1 16}
 percore=build/release/tools/percore
-names=(percore-epoll percore-io_uring redis-server)
-ports=(16371 16372 16373)
-pids=()
+busy=${BUSY_POLL:-}
+names=() ports=() pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done' EXIT
-taskset -c 0 "$percore" serve --app kv --port ${ports[0]} --threads 1 --backend epoll 2>/dev/null &
-pids+=($!)
-taskset -c 0 "$percore" serve --app kv --port ${ports[1]} --threads 1 --backend io_uring 2>/dev/null &
-pids+=($!)
-taskset -c 0 redis-server --port ${ports[2]} --bind 127.0.0.1 --save '' --appendonly no \
+percore_kv() {  # percore_kv NAME BACKEND [FLAGS...]
+  local name=$1 backend=$2 port=$((16371 + ${#ports[@]}))
+  shift 2
+  taskset -c 0 "$percore" serve --app kv --port $port --threads 1 --backend "$backend" "$@" \
+    2>/dev/null &
+  names+=("$name") ports+=($port) pids+=($!)
+}
+percore_kv percore-epoll epoll
+percore_kv percore-io_uring io_uring
+if [ -n "$busy" ]; then
+  percore_kv "percore-epoll-busy-$busy" epoll --busy-poll "$busy"
+  percore_kv "percore-io_uring-busy-$busy" io_uring --busy-poll "$busy"
+fi
+port=$((16371 + ${#ports[@]}))
+taskset -c 0 redis-server --port $port --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize no --logfile '' >/dev/null 2>&1 &
-pids+=($!)
+names+=(redis-server) ports+=($port) pids+=($!)
 for p in "${ports[@]}"; do
   for _ in $(seq 100); do timeout 1 redis-cli -p $p PING >/dev/null 2>&1 && break; sleep 0.05; done
 done
@@ -40,7 +49,7 @@ results=$(mktemp)
 echo "# server P round SET_rps GET_rps cpu_us_per_req client_cpu_us_per_req server_sleeps_per_req"
 for r in $(seq "$rounds"); do
   for P in $pipelines; do
-    for i in 0 1 2; do
+    for i in "${!names[@]}"; do
       before=$(cpu_ns ${pids[$i]})
       slept=$(sleeps ${pids[$i]})
       # The client's CPU too: at -P 1 redis-benchmark's one thread may set the pace.

@@ -110,6 +110,9 @@ void AddConfigOptions(CLI::App& app, Config& c) {
   AddDuration(app, "--defer-accept", &c.defer_accept,
               "accept a connection once its first bytes arrived (TCP_DEFER_ACCEPT; client-speaks-"
               "first protocols only; 0 = off)");
+  AddDuration(app, "--busy-poll", &c.busy_poll,
+              "before sleeping, poll without blocking this long (e.g. 20us): no wake-up for work "
+              "that arrives meanwhile, at the cost of CPU spent spinning (0 = off, at most 1s)");
   AddNumber(app, "--out-high-watermark", &c.out_high_watermark,
             "send() reports backpressure above");
   AddNumber(app, "--out-low-watermark", &c.out_low_watermark, "on_drain() below");
