@@ -94,9 +94,9 @@ void Reactor::run_tasks() {
 int Reactor::poll_once() {
   int timeout = wait_timeout();
   if (timeout != 0 && busy_poll_ns_ > 0) {
-    // Non-blocking polls until work shows up or the window ends. A post or stop() also ends
-    // it (their wake-up is an event too, but the flags are cheaper to see).
-    // It ends at the next timer too, so timers fire on time.
+    // Non-blocking polls until work shows up or the window ends. The window ends at the next
+    // timer too, so timers fire on time, and a post or stop() ends it (their wake-up is an
+    // event as well, but the flags are cheaper to see).
     const int64_t window =
         timeout > 0 ? std::min<int64_t>(busy_poll_ns_, int64_t{timeout} * 1000000) : busy_poll_ns_;
     const int64_t until = MonotonicNs() + window;

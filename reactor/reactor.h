@@ -2,8 +2,9 @@
 // queue and counters; everything it owns is touched only by its thread, except post()/stop()
 // and the counters' snapshot. The connections themselves belong to its IoSink (net/ConnTable).
 //
-// One loop turn: wait in the backend (deadline from the timer wheel), deliver its events,
-// run posted tasks, fire due timers, then the turn-end hook (flush output, release slots).
+// One loop turn: wait in the backend (deadline from the timer wheel; with Config::busy_poll,
+// non-blocking polls first), deliver its events, run posted tasks, fire due timers, then the
+// turn-end hook (flush output, release slots).
 #pragma once
 
 #include <atomic>
