@@ -70,7 +70,9 @@ class Backend {
   virtual void close(Channel& ch) = 0;
   // True while the kernel may still write to or read from memory of ch (slot not reusable).
   virtual bool busy(const Channel& ch) const = 0;
-  // Waits up to timeout_ms (-1: no limit) and delivers events to the sink. Returns events seen.
+  // Waits up to timeout_ms (-1: no limit) and delivers events to the sink. Returns how many
+  // deliveries it made, its own queued work included (a connection read again from a ready
+  // list, a listener accepted from again): 0 only if nothing reached the sink.
   virtual int poll(int timeout_ms) = 0;
   // Whether poll() has work of its own that must not wait (a ready list, queued submissions).
   virtual bool has_pending() const = 0;

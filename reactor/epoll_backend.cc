@@ -352,6 +352,7 @@ int EpollBackend::poll(int timeout_ms) {
       if (ch == nullptr || ch->fd < 0) continue;
       ch->io &= ~kQueued;
       read_ready(*ch);
+      ++n;
     }
     ready_swap_.clear();
   }
@@ -371,7 +372,10 @@ int EpollBackend::poll(int timeout_ms) {
     std::vector<uint32_t> ids;
     ids.swap(ready_listeners_);
     for (uint32_t id : ids) {
-      if (Listener* l = listener(id)) accept_ready(*l);
+      if (Listener* l = listener(id)) {
+        accept_ready(*l);
+        ++n;
+      }
     }
   }
   return n;

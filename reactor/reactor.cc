@@ -111,7 +111,7 @@ int Reactor::poll_once() {
     } while (MonotonicNs() < until);
     timeout = wait_timeout();  // the spin took time off the next timer
   }
-  if (timeout != 0) stats_.sleeps.add();
+  if (timeout != 0 && !backend_->has_pending()) stats_.sleeps.add();  // else it does not wait
   return backend_->poll(timeout);
 }
 
