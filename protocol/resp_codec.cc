@@ -65,27 +65,7 @@ constexpr size_t kMaxNumberLine = 32;
 
 enum class Line { kOk, kNeedMore, kTooLong, kNoLf, kBadNumber };
 
-// Parses a decimal line at in[from..] ending in "\r\n": optional '-', digits, no leading zeros
-// (Redis's string2ll), at most 18 digits so it never overflows. `end` is past the "\n", or on
-// kNeedMore the total input size needed.
-Line NumberLineChecked(std::span<const char> in, size_t from, int64_t& value, size_t& end);
-
-Line NumberLine(std::span<const char> in, size_t from, int64_t& value, size_t& end) {
-  // What clients send: a few digits, then CRLF, all in. One pass and no memchr; anything else
-  // (a sign, a partial line, an error) is left to the checked parse, which decides it.
-  const size_t n = in.size();
-  size_t i = from;
-  int64_t v = 0;
-  while (i < n && i - from < 18 && in[i] >= '0' && in[i] <= '9') v = v * 10 + (in[i++] - '0');
-  if (i > from && i + 1 < n && in[i] == '\r' && in[i + 1] == '\n' &&
-      (in[from] != '0' || i - from == 1)) {
-    value = v;
-    end = i + 2;
-    return Line::kOk;
-  }
-  return NumberLineChecked(in, from, value, end);
-}
-
+// NumberLine for any input: every case and error, in Redis's order of checks.
 Line NumberLineChecked(std::span<const char> in, size_t from, int64_t& value, size_t& end) {
   size_t limit = std::min(in.size(), from + kMaxNumberLine);
   const char* cr = static_cast<const char*>(std::memchr(in.data() + from, '\r', limit - from));
@@ -115,6 +95,25 @@ Line NumberLineChecked(std::span<const char> in, size_t from, int64_t& value, si
   }
   value = negative ? -v : v;
   return Line::kOk;
+}
+
+// Parses a decimal line at in[from..] ending in "\r\n": optional '-', digits, no leading zeros
+// (Redis's string2ll), at most 18 digits so it never overflows. `end` is past the "\n", or on
+// kNeedMore the total input size needed.
+Line NumberLine(std::span<const char> in, size_t from, int64_t& value, size_t& end) {
+  // What clients send: a few digits, then CRLF, all in. One pass and no memchr; anything else
+  // (a sign, a partial line, an error) is left to the checked parse, which decides it.
+  const size_t n = in.size();
+  size_t i = from;
+  int64_t v = 0;
+  while (i < n && i - from < 18 && in[i] >= '0' && in[i] <= '9') v = v * 10 + (in[i++] - '0');
+  if (i > from && i + 1 < n && in[i] == '\r' && in[i + 1] == '\n' &&
+      (in[from] != '0' || i - from == 1)) {
+    value = v;
+    end = i + 2;
+    return Line::kOk;
+  }
+  return NumberLineChecked(in, from, value, end);
 }
 
 bool IsSpace(char c) {  // isspace() in the C locale, as Redis's sdssplitargs uses
